@@ -1,0 +1,1 @@
+"""tucano_messaging."""

@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL (and later Redis) implementations of the application's ports."""

@@ -1,0 +1,1 @@
+"""Tenants application layer: ports and the handlers that use them."""

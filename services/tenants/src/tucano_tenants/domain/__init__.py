@@ -1,0 +1,1 @@
+"""Tenants domain: tenants, memberships, plans. No I/O here."""

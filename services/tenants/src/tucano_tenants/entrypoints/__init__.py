@@ -1,0 +1,1 @@
+"""Entry points: how the outside world reaches the application (gRPC)."""
