@@ -1,0 +1,3 @@
+"""Repository-wide pytest configuration: the kit's fixtures for real PostgreSQL/RabbitMQ/Redis."""
+
+pytest_plugins = ["tucano_kit.testing"]
