@@ -1,6 +1,7 @@
 """`tucano-tenants [serve|migrate]`."""
 
 from tucano_kit.cli import ServiceCli
+
 from tucano_tenants.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_tenants.bootstrap import build
 from tucano_tenants.settings import TenantsSettings

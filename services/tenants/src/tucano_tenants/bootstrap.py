@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from tucano_kit.grpc import GrpcServer, ServiceBinding
 from tucano_kit.runtime import open_database, remote_verifier
+
 from tucano_tenants.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_tenants.adapters.postgres.plans import PostgresPlanCatalogue
 from tucano_tenants.entrypoints.grpc.policy import POLICY

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-
 from tucano_kit.settings import BaseServiceSettings, validate_dsn
 
 

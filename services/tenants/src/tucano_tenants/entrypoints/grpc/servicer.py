@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
+
 from tucano_tenants.application import queries
 from tucano_tenants.application.ports import PlanCatalogue
 from tucano_tenants.domain.plans import Plan

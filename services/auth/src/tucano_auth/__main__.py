@@ -1,0 +1,18 @@
+"""`tucano-auth [serve|migrate|rotate-keys]`."""
+
+from tucano_kit.cli import ServiceCli
+
+from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
+from tucano_auth.bootstrap import build, rotate_keys
+from tucano_auth.settings import AuthSettings
+
+CLI = ServiceCli(name="auth", settings=AuthSettings, schema=SCHEMA, migrations=MIGRATIONS,
+                 build=build, extra_commands={"rotate-keys": rotate_keys})
+
+
+def main() -> None:
+    CLI.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Adapters of the auth service: PostgreSQL, key cryptography, token signing."""

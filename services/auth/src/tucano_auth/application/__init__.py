@@ -1,0 +1,1 @@
+"""Auth application layer: ports and handlers."""

@@ -1,0 +1,78 @@
+"""Composition root of the auth service: the only module that knows concrete classes."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
+from tucano_kit.auth import TokenVerifier
+from tucano_kit.grpc import GrpcServer, ServiceBinding
+from tucano_kit.runtime import open_database
+
+from tucano_auth.adapters.clock import SystemClock
+from tucano_auth.adapters.crypto import Es256KeyMaterial, KeySealer
+from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
+from tucano_auth.adapters.postgres.keys import PostgresKeyRepository
+from tucano_auth.adapters.tokens import TokenSigner
+from tucano_auth.application import keys
+from tucano_auth.entrypoints.grpc.policy import POLICY
+from tucano_auth.entrypoints.grpc.servicer import AuthServicer
+from tucano_auth.settings import AuthSettings
+
+
+class LocalJwks:
+    """The verifier's key source inside auth itself: the repository, no network hop."""
+
+    def __init__(self, repository: PostgresKeyRepository, ttl: timedelta):
+        self._repository, self._ttl = repository, ttl
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        published = await keys.published_keys(self._repository, SystemClock(), self._ttl)
+        return [k.public_jwk for k in published]
+
+
+@dataclass
+class App:
+    server: GrpcServer
+    pool: asyncpg.Pool
+    signer: TokenSigner
+
+
+async def open_pool(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> asyncpg.Pool:
+    return await open_database(
+        stack, setting="TUCANO_AUTH_DATABASE_URL", dsn=settings.database_url, schema=SCHEMA,
+        migrations=MIGRATIONS, application_name="tucano-auth",
+        timeout_s=settings.dependency_timeout_s)
+
+
+async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App:
+    sealer = KeySealer(settings.kek_bytes)
+    pool = await open_pool(settings, stack)
+    repository = PostgresKeyRepository(pool)
+    await keys.ensure_active_key(repository, Es256KeyMaterial(sealer))
+    ttl = timedelta(seconds=settings.access_token_ttl_s)
+    signer = TokenSigner(repository, sealer, issuer=settings.jwt_issuer,
+                         audience=settings.jwt_audience, ttl_s=settings.access_token_ttl_s)
+    await signer.reload()  # fails fast if the key-encryption key cannot open the active key
+    verifier = TokenVerifier(LocalJwks(repository, ttl), issuer=settings.jwt_issuer,
+                             audience=settings.jwt_audience)
+    server = GrpcServer(
+        domain="auth.tucano", policy=POLICY, verifier=verifier,
+        host=settings.grpc_host, port=settings.grpc_port,
+        bindings=[ServiceBinding(auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
+                                 auth_pb2_grpc.add_AuthServiceServicer_to_server,
+                                 AuthServicer(repository, SystemClock(), ttl))])
+    return App(server=server, pool=pool, signer=signer)
+
+
+async def rotate_keys(settings: AuthSettings) -> None:
+    """`tucano-auth rotate-keys`: activate a new signing key; the old one stays published."""
+    async with contextlib.AsyncExitStack() as stack:
+        pool = await open_pool(settings, stack)
+        kid = await keys.rotate_key(PostgresKeyRepository(pool),
+                                    Es256KeyMaterial(KeySealer(settings.kek_bytes)))
+        print(f"new signing key {kid} is active")

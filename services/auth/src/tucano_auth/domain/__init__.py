@@ -1,0 +1,1 @@
+"""Auth domain: identities, sessions, signing keys. No I/O here."""

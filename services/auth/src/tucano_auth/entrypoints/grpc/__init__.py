@@ -1,0 +1,1 @@
+"""gRPC servicers and the access policy of the auth service."""

@@ -1,0 +1,50 @@
+"""The auth service's settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import Field, field_validator
+from tucano_kit.settings import BaseServiceSettings, ConfigError, validate_dsn
+
+
+class AuthSettings(BaseServiceSettings):
+    database_url: str = Field(
+        "postgresql://tucano_auth@127.0.0.1:5432/tucano",
+        validation_alias="TUCANO_AUTH_DATABASE_URL",
+        description="DSN of the service's own login role")
+    database_admin_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        validation_alias="TUCANO_DATABASE_ADMIN_URL",
+        description="admin DSN, used only by `migrate`")
+    grpc_port: int = Field(50051, ge=0, le=65535, validation_alias="TUCANO_AUTH_GRPC_PORT")
+    key_encryption_key: str = Field(
+        "", validation_alias="TUCANO_AUTH_KEY_ENCRYPTION_KEY",
+        description="base64 of 32 random bytes; encrypts signing keys at rest (AES-256-GCM)")
+    access_token_ttl_s: int = Field(600, ge=60, le=3600,
+                                    validation_alias="TUCANO_AUTH_ACCESS_TOKEN_TTL_S")
+
+    @field_validator("database_url", "database_admin_url")
+    @classmethod
+    def _dsn(cls, value: str) -> str:
+        return validate_dsn(value, ("postgresql", "postgres"))
+
+    @field_validator("key_encryption_key")
+    @classmethod
+    def _kek(cls, value: str) -> str:
+        if not value:
+            return value  # only `serve` and `rotate-keys` need it; they check (kek_bytes)
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64") from None
+        if len(raw) != 32:
+            raise ValueError("must decode to exactly 32 bytes")
+        return value
+
+    @property
+    def kek_bytes(self) -> bytes:
+        if not self.key_encryption_key:
+            raise ConfigError("TUCANO_AUTH_KEY_ENCRYPTION_KEY: is required (base64 of 32 bytes)")
+        return base64.b64decode(self.key_encryption_key)

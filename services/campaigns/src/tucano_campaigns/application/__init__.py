@@ -1,0 +1,1 @@
+"""Campaigns application layer: ports, commands and their handlers."""

@@ -1,0 +1,1 @@
+"""Campaigns domain: contacts, campaigns, recipients. No I/O here."""

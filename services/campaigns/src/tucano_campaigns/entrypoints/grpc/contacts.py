@@ -1,0 +1,96 @@
+"""ContactsService: parse and validate the request (one place), call the handler, map."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import grpc
+from tucano.campaigns.v1 import contacts_pb2, contacts_pb2_grpc
+from tucano_kit import paging
+from tucano_kit.auth import current_caller
+from tucano_kit.validation import Violations
+
+from tucano_campaigns.application import contacts
+from tucano_campaigns.application.ports import ContactRepository
+from tucano_campaigns.domain.contacts import (
+    Contact,
+    InvalidPhoneNumber,
+    normalize_phone,
+    normalize_tags,
+)
+
+RepositoryFactory = Callable[[uuid.UUID], ContactRepository]
+
+
+def contact_to_proto(contact: Contact) -> contacts_pb2.Contact:
+    message = contacts_pb2.Contact(
+        contact_id=str(contact.id), phone_number=contact.phone_number,
+        display_name=contact.display_name, tags=contact.tags)
+    if contact.created_at is not None:
+        message.create_time.FromDatetime(contact.created_at)
+    return message
+
+
+def parse_create(request: contacts_pb2.CreateContactRequest,
+                 tenant_id: uuid.UUID) -> contacts.CreateContact:
+    with Violations() as v:
+        if not request.HasField("contact"):
+            v.add("contact", "is required")
+        raw = request.contact
+        phone = ""
+        if v.check(bool(raw.phone_number.strip()), "contact.phone_number", "is required"):
+            try:
+                phone = normalize_phone(raw.phone_number)
+            except InvalidPhoneNumber as exc:
+                v.add("contact.phone_number", f"{exc}; use E.164, e.g. +5511987654321")
+        name = v.text(raw.display_name, "contact.display_name", max_len=256)
+        tags: list[str] = []
+        try:
+            tags = normalize_tags(list(raw.tags))
+        except ValueError as exc:
+            v.add("contact.tags", str(exc))
+        request_id = v.uuid(request.request_id, "request_id", required=False)
+    return contacts.CreateContact(tenant_id=tenant_id, phone_number=phone, display_name=name,
+                                  tags=tags, request_id=request_id)
+
+
+def _tenant() -> uuid.UUID:
+    return uuid.UUID(current_caller().require_tenant())
+
+
+class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
+    def __init__(self, repositories: RepositoryFactory):
+        self._repositories = repositories
+
+    async def CreateContact(self, request: contacts_pb2.CreateContactRequest,
+                            context: grpc.aio.ServicerContext
+                            ) -> contacts_pb2.CreateContactResponse:
+        tenant = _tenant()
+        command = parse_create(request, tenant)
+        contact = await contacts.create_contact(command, self._repositories(tenant))
+        return contacts_pb2.CreateContactResponse(contact=contact_to_proto(contact))
+
+    async def GetContact(self, request: contacts_pb2.GetContactRequest,
+                         context: grpc.aio.ServicerContext) -> contacts_pb2.GetContactResponse:
+        tenant = _tenant()
+        with Violations() as v:
+            contact_id = v.uuid(request.contact_id, "contact_id")
+        assert contact_id is not None
+        contact = await contacts.get_contact(contact_id, self._repositories(tenant))
+        return contacts_pb2.GetContactResponse(contact=contact_to_proto(contact))
+
+    async def ListContacts(self, request: contacts_pb2.ListContactsRequest,
+                           context: grpc.aio.ServicerContext
+                           ) -> contacts_pb2.ListContactsResponse:
+        tenant = _tenant()
+        size = paging.page_size(request.page_size)
+        cursor = paging.decode("contacts", request.page_token)
+        after = (str(cursor[0]), str(cursor[1])) if cursor else None
+        found = await self._repositories(tenant).list(size + 1, after)
+        page, more = found[:size], len(found) > size
+        token = ""
+        if more and page[-1].created_at is not None:
+            token = paging.encode("contacts", [page[-1].created_at.isoformat(), str(page[-1].id)])
+        return contacts_pb2.ListContactsResponse(
+            contacts=[contact_to_proto(c) for c in page], next_page_token=token)

@@ -1,0 +1,1 @@
+"""Messaging application layer: ports and handlers."""

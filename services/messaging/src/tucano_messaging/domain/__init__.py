@@ -1,0 +1,1 @@
+"""Messaging domain: channels, templates, messages, usage. No I/O here."""

@@ -1,0 +1,1 @@
+"""Webhooks application layer: ports and handlers."""

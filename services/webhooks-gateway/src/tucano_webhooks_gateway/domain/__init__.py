@@ -1,0 +1,1 @@
+"""Webhooks domain: what a genuine Meta delivery is. No I/O here."""
