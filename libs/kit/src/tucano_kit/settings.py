@@ -7,11 +7,12 @@ service stops with that line rather than a traceback (see `lifecycle.main_entry`
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "TUCANO_"
 
@@ -23,7 +24,8 @@ class ConfigError(Exception):
 class BaseServiceSettings(BaseSettings):
     """Settings every service reads. Service-specific fields use explicit `validation_alias`es."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True,
+                                      populate_by_name=True)
 
     log_level: str = Field("INFO", description="Python log level name")
     grpc_host: str = Field("127.0.0.1", description="Address the gRPC server binds")
@@ -67,6 +69,10 @@ def load_settings(model: type[S], **overrides: Any) -> S:
         field = str(first["loc"][0]) if first["loc"] else "?"
         name = field if field.isupper() else env_name(model, field)
         raise ConfigError(f"{name}: {first['msg']}") from None
+    except SettingsError as exc:  # a complex field (list, dict...) whose value is not JSON
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = env_name(model, match.group(1)) if match else "settings"
+        raise ConfigError(f"{name}: cannot parse the value (expected JSON)") from None
 
 
 def validate_dsn(value: str, schemes: tuple[str, ...]) -> str:
@@ -80,9 +86,12 @@ def validate_dsn(value: str, schemes: tuple[str, ...]) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced, safe to log or print."""
+    """The URL with its password (in the user info or a `password=` parameter) replaced."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

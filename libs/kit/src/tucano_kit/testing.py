@@ -10,14 +10,28 @@ TUCANO_AMQP_URL, TUCANO_REDIS_URL (the services' own defaults).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import asyncpg
+import grpc
+import grpc.aio
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
+from tucano_kit.auth import StaticJwks, TokenVerifier
 from tucano_kit.postgres.migrations import migrate, service_migrations
 from tucano_kit.postgres.provision import SchemaSpec, dsn_for_database, provision
 
@@ -68,7 +82,8 @@ def admin_dsn(admin_url: str, test_database: str) -> str:
 async def migrated_service_dsn(admin_url: str, database: str, schema: str, role: str,
                                migrations: Path) -> str:
     """Provision and migrate one service schema in `database`; returns the service's DSN."""
-    dsn = dsn_for_database(f"postgresql://{role}@127.0.0.1:5432/", database)
+    host = urlsplit(admin_url).netloc.rpartition("@")[2]  # the admin URL's server, not a guess
+    dsn = dsn_for_database(f"postgresql://{quote(role, safe='')}@{host}/", database)
     spec = SchemaSpec.from_dsn(schema, dsn)
     await provision(admin_url, spec)
     await migrate(admin_url, spec, service_migrations(migrations))
@@ -79,3 +94,88 @@ async def migrated_service_dsn(admin_url: str, database: str, schema: str, role:
 def unique() -> Iterator[str]:
     """A short random string, to keep names of queues, keys etc. apart between runs."""
     yield secrets.token_hex(4)
+
+
+class TokenFactory:
+    """Mints ES256 access tokens for tests with its own key, and a verifier that trusts it."""
+
+    def __init__(self, issuer: str = "https://auth.tucano.local", audience: str = "tucano-api"):
+        self.issuer, self.audience = issuer, audience
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.kid = f"test-{secrets.token_hex(4)}"
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key()))
+        self.jwks = [{**jwk, "kid": self.kid, "use": "sig", "alg": "ES256"}]
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(StaticJwks(self.jwks), issuer=self.issuer, audience=self.audience)
+
+    def token(self, *, tenant_id: str | None = None, role: str | None = "owner",
+              subject: str | None = None, ttl_s: int = 600, **claims: object) -> str:
+        now = int(time.time())
+        body: dict[str, object] = {
+            "iss": self.issuer, "aud": self.audience, "sub": subject or str(uuid.uuid4()),
+            "jti": str(uuid.uuid4()), "iat": now, "exp": now + ttl_s}
+        if tenant_id:
+            body["tid"] = tenant_id
+        if role and tenant_id:
+            body["role"] = role
+        body.update(claims)
+        return jwt.encode(body, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+    def metadata(self, **kwargs: object) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token(**kwargs)}"),)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def tokens() -> TokenFactory:
+    return TokenFactory()
+
+
+@contextlib.asynccontextmanager
+async def serve_app(build: Callable[..., Awaitable[Any]], settings: Any,
+                    **kwargs: Any) -> AsyncIterator[tuple[Any, grpc.aio.Channel]]:
+    """Build a service with its real composition root, serve it on port 0, and yield
+    (app, channel to it); everything is closed afterwards."""
+    async with contextlib.AsyncExitStack() as stack:
+        app = await build(settings, stack, **kwargs)
+        await app.server.start()
+        stack.push_async_callback(app.server.stop, 0)
+        channel = grpc.aio.insecure_channel(app.server.address)
+        stack.push_async_callback(channel.close)
+        yield app, channel
+
+
+@dataclass
+class RpcFailure:
+    """What a failed RPC told its caller, decoded from google.rpc.Status details."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str | None
+    domain: str | None
+    field_violations: dict[str, str]
+
+
+def rpc_failure(error: grpc.aio.AioRpcError) -> RpcFailure:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    reason = domain = None
+    violations: dict[str, str] = {}
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, domain = info.reason, info.domain
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = {v.field: v.description for v in bad.field_violations}
+    return RpcFailure(error.code(), error.details() or "", reason, domain, violations)
+
+
+async def expect_failure(call: Awaitable[Any]) -> RpcFailure:
+    """Await an RPC that must fail; return the decoded failure."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        return rpc_failure(exc)
+    raise AssertionError("the RPC succeeded but was expected to fail")

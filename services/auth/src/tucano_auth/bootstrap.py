@@ -12,9 +12,10 @@ from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_kit.auth import TokenVerifier
 from tucano_kit.grpc import GrpcServer, ServiceBinding
 from tucano_kit.runtime import open_database
+from tucano_kit.settings import ConfigError
 
 from tucano_auth.adapters.clock import SystemClock
-from tucano_auth.adapters.crypto import Es256KeyMaterial, KeySealer
+from tucano_auth.adapters.crypto import Es256KeyMaterial, KeySealer, SealError
 from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_auth.adapters.postgres.keys import PostgresKeyRepository
 from tucano_auth.adapters.tokens import TokenSigner
@@ -57,7 +58,10 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
     ttl = timedelta(seconds=settings.access_token_ttl_s)
     signer = TokenSigner(repository, sealer, issuer=settings.jwt_issuer,
                          audience=settings.jwt_audience, ttl_s=settings.access_token_ttl_s)
-    await signer.reload()  # fails fast if the key-encryption key cannot open the active key
+    try:
+        await signer.reload()
+    except SealError as exc:
+        raise ConfigError(f"TUCANO_AUTH_KEY_ENCRYPTION_KEY: {exc}") from None
     verifier = TokenVerifier(LocalJwks(repository, ttl), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
     server = GrpcServer(
