@@ -23,6 +23,7 @@ from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_kit.amqp.connection import connect as amqp_connect
 from tucano_kit.amqp.outbox import OutboxRelay
 from tucano_kit.amqp.publisher import Publisher
+from tucano_kit.amqp.topology import declare_topology
 from tucano_kit.auth import TokenVerifier
 from tucano_kit.errors import Unavailable
 from tucano_kit.grpc.server import GrpcServer
@@ -55,6 +56,7 @@ async def open_amqp(stack: contextlib.AsyncExitStack, settings: BaseServiceSetti
         "TUCANO_AMQP_URL", settings.amqp_url, settings.dependency_timeout_s,
         lambda: amqp_connect(settings.amqp_url, name=name, timeout_s=settings.dependency_timeout_s))
     stack.push_async_callback(connection.close)
+    await declare_topology(connection)  # idempotent; a service never depends on start order
     return connection
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 from tucano.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from tucano_kit.grpc import GrpcServer, ServiceBinding
-from tucano_kit.runtime import open_database
+from tucano_kit.runtime import open_amqp, open_database, start_outbox_relay
 
 from tucano_webhooks_gateway.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_webhooks_gateway.adapters.postgres.webhooks import PostgresWebhookStore
@@ -29,6 +29,8 @@ async def build(settings: WebhooksSettings, stack: contextlib.AsyncExitStack) ->
         stack, setting="TUCANO_WEBHOOKS_DATABASE_URL", dsn=settings.database_url,
         schema=SCHEMA, migrations=MIGRATIONS, application_name="tucano-webhooks-gateway",
         timeout_s=settings.dependency_timeout_s)
+    amqp = await open_amqp(stack, settings, "tucano-webhooks-gateway")
+    await start_outbox_relay(stack, pool, amqp, SCHEMA)
     servicer = WebhooksServicer(PostgresWebhookStore(pool), app_secret=settings.app_secret,
                                 verify_token=settings.verify_token)
     server = GrpcServer(
