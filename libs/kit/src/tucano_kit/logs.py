@@ -35,3 +35,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # aio-pika and aiormq log every reconnect attempt at INFO with tracebacks; keep them terse.
     for noisy in ("aiormq", "aio_pika", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # aiormq logs each failed connect at ERROR; the caller reports it (start-up: one
+    # ConfigError line; later: aio-pika's own "reconnecting" warning), so this is a duplicate.
+    logging.getLogger("aiormq.connection").addFilter(
+        lambda record: not record.getMessage().startswith("error when creating transport"))
