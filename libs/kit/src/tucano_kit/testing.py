@@ -122,8 +122,8 @@ class TokenFactory:
         body.update(claims)
         return jwt.encode(body, self._key, algorithm="ES256", headers={"kid": self.kid})
 
-    def metadata(self, **kwargs: object) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token(**kwargs)}"),)  # type: ignore[arg-type]
+    def metadata(self, **kwargs: Any) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token(**kwargs)}"),)
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +157,7 @@ class RpcFailure:
 
 
 def rpc_failure(error: grpc.aio.AioRpcError) -> RpcFailure:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     reason = domain = None
     violations: dict[str, str] = {}
     for detail in status.details if status else []:

@@ -49,7 +49,7 @@ class Publisher:
         message = aio_pika.Message(
             body, message_id=message_id, type=message_type, content_type=content_type,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=inject_headers(dict(headers or {})))
+            headers=dict(inject_headers(dict(headers or {}))))
         try:
             target = await self._exchange(exchange)
             confirm = await asyncio.wait_for(

@@ -27,7 +27,8 @@ from opentelemetry import trace
 
 from tucano_kit import context
 from tucano_kit.auth import Access, Caller, Policy, TokenVerifier, bearer_token, set_caller
-from tucano_kit.errors import DomainError, internal_status, to_rpc_status
+from tucano_kit.errors import DomainError
+from tucano_kit.grpc.status import internal_status, to_rpc_status
 from tucano_kit.telemetry import current_trace_id, extract_context
 
 log = logging.getLogger("tucano.grpc")
