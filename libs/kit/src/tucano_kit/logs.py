@@ -11,7 +11,7 @@ from pythonjsonlogger.json import JsonFormatter
 from tucano_kit import context
 
 
-class _ContextFilter(logging.Filter):
+class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = context.request_id.get()
         record.tenant_id = context.tenant_id.get()
@@ -28,7 +28,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
         static_fields={"service": service},
     ))
-    handler.addFilter(_ContextFilter())
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -162,7 +162,7 @@ class _Envelope:
             status = to_rpc_status(exc, self.owner._domain)
         else:
             log.error("unhandled error in %s", self.method, exc_info=exc)
-            status = internal_status(current_trace_id())
+            status = internal_status(current_trace_id(), context.request_id.get())
         self.span.set_attribute("rpc.grpc.status_code", status.code)
         self.code = grpc.StatusCode(_code_tuple(status.code))
         self._log()

@@ -35,7 +35,8 @@ def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
                              details=details)
 
 
-def internal_status(trace_id: str | None) -> status_pb2.Status:
-    """What callers see for an unexpected exception: a reference to the trace, no internals."""
-    ref = f" (trace {trace_id})" if trace_id else ""
+def internal_status(trace_id: str | None, request_id: str | None = None) -> status_pb2.Status:
+    """What callers see for an unexpected exception: a reference to find it in the logs (the
+    trace id, else the request id), no internals."""
+    ref = f" (trace {trace_id})" if trace_id else f" (request {request_id})" if request_id else ""
     return status_pb2.Status(code=code_pb2.INTERNAL, message=f"internal error{ref}")
