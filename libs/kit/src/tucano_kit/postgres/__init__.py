@@ -4,7 +4,8 @@ from tucano_kit.postgres.pool import (
     UnsafeDatabaseRole,
     check_role_is_safe,
     create_pool,
+    scoped_transaction,
     tenant_transaction,
 )
 
-__all__ = ["UnsafeDatabaseRole", "check_role_is_safe", "create_pool", "tenant_transaction"]
+__all__ = ["UnsafeDatabaseRole", "check_role_is_safe", "create_pool", "scoped_transaction", "tenant_transaction"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import asyncpg
@@ -41,28 +41,48 @@ async def create_pool(dsn: str, *, application_name: str, min_size: int = 1,
 
 
 @contextlib.asynccontextmanager
-async def tenant_transaction(pool: asyncpg.Pool, tenant_id: Any,
+async def scoped_transaction(pool: asyncpg.Pool, scope: Mapping[str, Any],
                              *, readonly: bool = False) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a transaction that sees (and may write) only `tenant_id`'s rows."""
-    if not tenant_id:
-        raise ValueError("tenant_id is required for a tenant transaction")
+    """A connection in a transaction with `app.<key>` settings (e.g. tenant_id, user_id) set
+    locally, which the schema's row-level security policies read."""
+    if not scope or not all(scope.values()):
+        raise ValueError("a scoped transaction needs at least one non-empty scope value")
     async with pool.acquire() as conn, conn.transaction(readonly=readonly):
-        await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        for key, value in scope.items():
+            await conn.execute("SELECT set_config($1, $2, true)", f"app.{key}", str(value))
         yield conn
 
 
+def tenant_transaction(pool: asyncpg.Pool, tenant_id: Any, *, readonly: bool = False
+                       ) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+    """A connection in a transaction that sees (and may write) only `tenant_id`'s rows."""
+    if not tenant_id:
+        raise ValueError("tenant_id is required for a tenant transaction")
+    return scoped_transaction(pool, {"tenant_id": tenant_id}, readonly=readonly)
+
+
 async def check_role_is_safe(pool: asyncpg.Pool, setting: str) -> None:
-    """Refuse superusers, BYPASSRLS roles and roles owning tables (they would skip RLS)."""
+    """Refuse superusers, BYPASSRLS roles and roles owning tables (they would skip RLS).
+
+    Membership counts: a role that can SET ROLE to a superuser or BYPASSRLS role, or that is a
+    member of a table's owner (and so may ALTER it to drop FORCE/RLS), is just as unsafe.
+    """
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
-            " (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN"
-            "  ('r', 'p')) AS owned"
+            " (SELECT count(*) FROM pg_class c WHERE c.relkind IN ('r', 'p')"
+            "  AND pg_has_role(r.oid, c.relowner, 'MEMBER')) AS owned,"
+            " ARRAY(SELECT m.rolname FROM pg_roles m WHERE m.oid <> r.oid"
+            "  AND (m.rolsuper OR m.rolbypassrls) AND pg_has_role(r.oid, m.oid, 'MEMBER')"
+            "  ORDER BY m.rolname) AS powerful_roles"
             " FROM pg_roles r WHERE r.rolname = current_user")
     assert row is not None
     problems = [text for flag, text in (
         (row["rolsuper"], "is a superuser"), (row["rolbypassrls"], "has BYPASSRLS"),
-        (row["owned"] > 0, f"owns {row['owned']} tables")) if flag]
+        (bool(row["powerful_roles"]),
+         f"can SET ROLE to superuser/BYPASSRLS role(s) {', '.join(row['powerful_roles'])}"),
+        (row["owned"] > 0, f"owns {row['owned']} tables (directly or through membership)"))
+        if flag]
     if problems:
         raise UnsafeDatabaseRole(
             f"{setting}: role {row['rolname']} {' and '.join(problems)}, so row-level security"

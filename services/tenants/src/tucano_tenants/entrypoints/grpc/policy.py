@@ -8,4 +8,8 @@ SERVICE = "/tucano.tenants.v1.TenantsService"
 
 POLICY: Policy = {
     f"{SERVICE}/ListPlans": Access.public(),
+    f"{SERVICE}/CreateTenant": Access.service(),
+    f"{SERVICE}/AbandonTenant": Access.service(),
+    f"{SERVICE}/GetMembership": Access.service(),
+    f"{SERVICE}/ListUserMemberships": Access.service(),
 }
