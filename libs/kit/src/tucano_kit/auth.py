@@ -200,6 +200,9 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     """Map verified claims to a Caller; tokens with malformed claims are rejected."""
     try:
         role = claims.get("role")
+        operator = claims.get("op", False)
+        if not isinstance(operator, bool):  # bool("false") would be True
+            raise ValueError("op must be a boolean")
         return Caller(
             subject=str(claims["sub"]),
             tenant_id=str(claims["tid"]) if claims.get("tid") else None,
@@ -207,7 +210,7 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
             session_id=str(claims["sid"]) if claims.get("sid") else None,
             token_id=str(claims["jti"]),
             is_service=claims.get("typ") == "service",
-            is_platform_operator=bool(claims.get("op", False)),
+            is_platform_operator=operator,
         )
     except (KeyError, ValueError):
         raise Unauthenticated("INVALID_TOKEN", "invalid access token claims") from None

@@ -35,6 +35,6 @@ def decode(scope: str, token: str, field: str = "page_token") -> list[Any] | Non
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if data["s"] == scope and isinstance(data["c"], list):
             return list(data["c"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         pass
     raise InvalidArgument([FieldViolation(field, "is not a page token of this list")])

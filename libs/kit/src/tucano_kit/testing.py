@@ -28,10 +28,11 @@ import grpc.aio
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf import message_factory
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from tucano_kit.auth import StaticJwks, TokenVerifier
+from tucano_kit.auth import Role, StaticJwks, TokenVerifier
 from tucano_kit.postgres.migrations import migrate, service_migrations
 from tucano_kit.postgres.provision import SchemaSpec, dsn_for_database, provision
 
@@ -179,3 +180,66 @@ async def expect_failure(call: Awaitable[Any]) -> RpcFailure:
     except grpc.aio.AioRpcError as exc:
         return rpc_failure(exc)
     raise AssertionError("the RPC succeeded but was expected to fail")
+
+
+Mint = Callable[[str | None, bool], Awaitable[str | None]]
+"""mint(role, service) -> a bearer token: a tenant user's with `role`, a service's, or None."""
+
+# Reasons the access layer (interceptor and verifier) gives; handlers give their own.
+_ACCESS_REASONS = {"UNAUTHENTICATED", "ROLE_TOO_LOW", "SERVICE_ONLY", "TENANT_REQUIRED",
+                   "PLATFORM_OPERATOR_ONLY", "MALFORMED_TOKEN", "INVALID_TOKEN", "TOKEN_EXPIRED",
+                   "UNKNOWN_KEY", "BAD_ALGORITHM", "BAD_HEADER"}
+
+
+async def _call_empty(channel: grpc.aio.Channel, method: Any,
+                      token: str | None) -> RpcFailure | None:
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    call = channel.unary_unary(f"/{method.containing_service.full_name}/{method.name}",
+                               request_serializer=lambda m: m.SerializeToString(),
+                               response_deserializer=response_class.FromString)
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    try:
+        await call(request_class(), metadata=metadata, timeout=30)
+    except grpc.aio.AioRpcError as exc:
+        return rpc_failure(exc)
+    return None
+
+
+async def check_access_policy(channel: grpc.aio.Channel, service: Any, policy: Any,
+                              mint: Mint) -> list[str]:
+    """Call every RPC of `service` (a ServiceDescriptor) with an empty request as the lowest
+    caller its policy allows, and as the caller just below; returns what went wrong. An allowed
+    call may fail for other reasons (e.g. INVALID_ARGUMENT), never for permission."""
+    problems: list[str] = []
+    for method in service.methods:
+        name = f"/{service.full_name}/{method.name}"
+        access = policy[name]
+        if access.kind == "public":
+            allowed, below = await mint(None, False), None
+            below_expected: str | None = None
+        elif access.kind == "service":
+            allowed, below = await mint(None, True), await mint("owner", False)
+            below_expected = "SERVICE_ONLY"
+        elif access.kind == "tenant":
+            allowed = await mint(access.min_role.name.lower(), False)
+            lower = [r for r in Role if r < access.min_role]
+            below = await mint(lower[-1].name.lower(), False) if lower else None
+            below_expected = "ROLE_TOO_LOW" if lower else None  # viewer: anonymous is below
+        else:
+            problems.append(f"{name}: no check for access kind {access.kind}")
+            continue
+        failure = await _call_empty(channel, method, allowed)
+        if failure is not None and failure.reason in _ACCESS_REASONS:
+            problems.append(f"{name}: allowed caller refused: {failure.code} {failure.reason}")
+        if below_expected is not None:
+            failure = await _call_empty(channel, method, below)
+            if failure is None or failure.code != grpc.StatusCode.PERMISSION_DENIED \
+                    or failure.reason != below_expected:
+                problems.append(f"{name}: caller below the policy was not refused with "
+                                f"{below_expected}: {failure}")
+        if access.kind != "public":
+            failure = await _call_empty(channel, method, None)
+            if failure is None or failure.code != grpc.StatusCode.UNAUTHENTICATED:
+                problems.append(f"{name}: anonymous caller not refused: {failure}")
+    return problems

@@ -8,4 +8,10 @@ from tucano_kit.postgres.pool import (
     tenant_transaction,
 )
 
-__all__ = ["UnsafeDatabaseRole", "check_role_is_safe", "create_pool", "scoped_transaction", "tenant_transaction"]
+__all__ = [
+    "UnsafeDatabaseRole",
+    "check_role_is_safe",
+    "create_pool",
+    "scoped_transaction",
+    "tenant_transaction",
+]

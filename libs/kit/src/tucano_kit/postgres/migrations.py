@@ -3,10 +3,10 @@
 A service's migrations are `NNNN_name.sql` files in its `adapters/postgres/migrations/` folder,
 preceded by the kit's own (`kit:NNNN_name.sql`: outbox and inbox tables). `migrate`:
 
-- takes a transaction-level advisory lock per schema, so concurrent runs queue up;
+- runs in one transaction holding an advisory lock per schema, so concurrent runs queue up;
 - refuses to continue if an applied migration's file changed (checksum mismatch) or vanished;
-- applies each pending file in its own transaction as the schema's owner role with
-  `search_path` set to the schema, and records name, checksum and time;
+- applies each pending file in a savepoint as the schema's owner role with `search_path` set
+  to the schema, and records name, checksum and time; any failure rolls the whole run back;
 - re-running with nothing pending changes nothing.
 """
 

@@ -22,6 +22,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 
 LOCK_KEY = 0x7475_6361  # "tuca": serialises concurrent provisioning of the whole cluster
+# Advisory locks are per database but roles are cluster-wide, so the lock is taken in the admin
+# DSN's own (maintenance) database, which every caller shares: provisioning one role into two
+# databases at once would otherwise fail with "tuple concurrently updated".
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,18 @@ async def ensure_database(admin_dsn: str, database: str) -> None:
 
 async def provision(admin_dsn: str, spec: SchemaSpec) -> None:
     """Make sure `spec`'s database, roles, schema and grants exist (safe to run repeatedly)."""
-    await ensure_database(admin_dsn, spec.database)
+    lock_conn = await asyncpg.connect(admin_dsn)
+    try:
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        await ensure_database(admin_dsn, spec.database)
+        await _provision_schema(admin_dsn, spec)
+    finally:
+        await lock_conn.close()
+
+
+async def _provision_schema(admin_dsn: str, spec: SchemaSpec) -> None:
     conn = await asyncpg.connect(dsn_for_database(admin_dsn, spec.database))
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         owner, login, schema = (_ident(spec.owner_role), _ident(spec.login_role),
                                 _ident(spec.schema))
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname=$1", spec.owner_role):
