@@ -1,20 +1,42 @@
-"""Fixtures: the auth service served for real (port 0) against the session database."""
+"""Fixtures: auth and tenants served for real (port 0) against the session database and Redis.
+
+Tenants verifies tokens with auth's published keys, as in production; since auth's port is
+only known once it runs, tenants starts with a key source that is pointed at auth afterwards.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
+import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc.aio
 import pytest
+from tucano.auth.v1 import auth_pb2_grpc
 from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_auth.bootstrap import App, build
 from tucano_auth.settings import AuthSettings
+from tucano_kit.auth import JwksSource, TokenVerifier
+from tucano_kit.runtime import GrpcJwksSource
 from tucano_kit.settings import load_settings
 from tucano_kit.testing import migrated_service_dsn, serve_app
+from tucano_tenants.adapters.postgres import MIGRATIONS as TENANTS_MIGRATIONS
+from tucano_tenants.bootstrap import build as build_tenants
+from tucano_tenants.settings import TenantsSettings
 
 KEK = base64.b64encode(os.urandom(32)).decode()
+SERVICE_CLIENT = ("test-worker", secrets.token_urlsafe(24))
+TEST_REDIS_DB = 9
+
+
+class DeferredJwks:
+    source: JwksSource | None = None
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        assert self.source is not None, "auth is not running yet"
+        return await self.source.fetch()
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +45,35 @@ async def auth_dsn(admin_url: str, test_database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def auth_settings(auth_dsn: str) -> AuthSettings:
-    return load_settings(AuthSettings, database_url=auth_dsn, grpc_port=0, key_encryption_key=KEK)
+def auth_settings(auth_dsn: str, redis_url: str) -> AuthSettings:
+    return load_settings(
+        AuthSettings, database_url=auth_dsn, grpc_port=0, key_encryption_key=KEK,
+        redis_url=redis_url.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}",
+        service_clients=f"{SERVICE_CLIENT[0]}:{SERVICE_CLIENT[1]}")
 
 
 @pytest.fixture(scope="session")
-async def auth(auth_settings: AuthSettings) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
-    async with serve_app(build, auth_settings) as served:
-        yield served
+async def auth(auth_settings: AuthSettings, admin_url: str, test_database: str
+               ) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
+    tenants_dsn = await migrated_service_dsn(admin_url, test_database, "tenants",
+                                             "tucano_tenants", TENANTS_MIGRATIONS)
+    keys = DeferredJwks()
+    verifier = TokenVerifier(keys, issuer=auth_settings.jwt_issuer,
+                             audience=auth_settings.jwt_audience)
+    tenants_settings = load_settings(TenantsSettings, database_url=tenants_dsn, grpc_port=0)
+    async with serve_app(build_tenants, tenants_settings, verifier=verifier) as (tenants, _):
+        settings = auth_settings.model_copy(
+            update={"tenants_grpc_target": tenants.server.address})
+        async with serve_app(build, settings) as served:
+            keys.source = GrpcJwksSource(served[1])
+            yield served
+
+
+@pytest.fixture(scope="session")
+def service_client() -> tuple[str, str]:
+    return SERVICE_CLIENT
+
+
+@pytest.fixture
+def auth_stub(auth: tuple[App, grpc.aio.Channel]) -> auth_pb2_grpc.AuthServiceStub:
+    return auth_pb2_grpc.AuthServiceStub(auth[1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -23,6 +24,7 @@ import jwt
 from tucano_kit.errors import PermissionDenied, Unauthenticated
 
 ALGORITHMS = ["ES256"]
+log = logging.getLogger("tucano.auth")
 
 
 class Role(enum.IntEnum):
@@ -161,7 +163,14 @@ class TokenVerifier:
             if self._fetched_at is not None and now - self._fetched_at < self._min_refresh:
                 return
             keys = await self._source.fetch()
-            self._keys = {k["kid"]: jwt.PyJWK(k) for k in keys if k.get("alg") in ALGORITHMS}
+            self._keys = {}
+            for key in keys:
+                try:
+                    if key.get("alg") in ALGORITHMS and isinstance(key.get("kid"), str):
+                        self._keys[key["kid"]] = jwt.PyJWK(key)
+                except jwt.PyJWTError:
+                    log.warning("skipping a malformed key in the JWKS",
+                                extra={"kid": str(key.get("kid"))[:64]})
             self._fetched_at = now
 
     async def _key(self, kid: str) -> jwt.PyJWK:

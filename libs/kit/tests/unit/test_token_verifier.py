@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from tucano_kit.auth import Caller, Role, StaticJwks, TokenVerifier
 from tucano_kit.errors import Unauthenticated
+from tucano_kit.testing import TokenFactory
 
 ISSUER = "https://auth.tucano.test"
 AUDIENCE = "tucano-api"
@@ -217,3 +218,13 @@ async def test_keys_for_other_algorithms_are_ignored() -> None:
     v = verifier(StaticJwks([other.jwk]))
 
     assert await reason_for(other.sign(claims()), v) == "UNKNOWN_KEY"
+
+
+async def test_a_malformed_key_in_the_set_is_skipped_not_fatal() -> None:
+    factory = TokenFactory()
+    broken = {"kty": "EC", "crv": "P-256", "x": "not-base64!", "y": "", "kid": "broken",
+              "alg": "ES256"}
+    verifier = TokenVerifier(StaticJwks([broken, *factory.jwks]), issuer=factory.issuer,
+                             audience=factory.audience)
+    caller = await verifier.verify(factory.token(tenant_id="t1", role="viewer"))
+    assert caller.tenant_id == "t1"

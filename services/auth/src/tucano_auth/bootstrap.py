@@ -8,18 +8,28 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import grpc.aio
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_kit.auth import TokenVerifier
 from tucano_kit.grpc import GrpcServer, ServiceBinding
-from tucano_kit.runtime import open_database
+from tucano_kit.runtime import open_database, open_redis
 from tucano_kit.settings import ConfigError
 
+from tucano_auth.adapters.attempts import (
+    FallbackLoginAttempts,
+    MemoryLoginAttempts,
+    RedisLoginAttempts,
+)
 from tucano_auth.adapters.clock import SystemClock
 from tucano_auth.adapters.crypto import Es256KeyMaterial, KeySealer, SealError
+from tucano_auth.adapters.passwords import Argon2Hasher
 from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
+from tucano_auth.adapters.postgres.accounts import PostgresAuthStore
 from tucano_auth.adapters.postgres.keys import PostgresKeyRepository
+from tucano_auth.adapters.tenants_client import GrpcTenants
 from tucano_auth.adapters.tokens import TokenSigner
 from tucano_auth.application import keys
+from tucano_auth.application.accounts import Deps
 from tucano_auth.entrypoints.grpc.policy import POLICY
 from tucano_auth.entrypoints.grpc.servicer import AuthServicer
 from tucano_auth.settings import AuthSettings
@@ -41,6 +51,7 @@ class App:
     server: GrpcServer
     pool: asyncpg.Pool
     signer: TokenSigner
+    deps: Deps
 
 
 async def open_pool(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> asyncpg.Pool:
@@ -53,6 +64,7 @@ async def open_pool(settings: AuthSettings, stack: contextlib.AsyncExitStack) ->
 async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App:
     sealer = KeySealer(settings.kek_bytes)
     pool = await open_pool(settings, stack)
+    redis = await open_redis(stack, settings)
     repository = PostgresKeyRepository(pool)
     await keys.ensure_active_key(repository, Es256KeyMaterial(sealer))
     ttl = timedelta(seconds=settings.access_token_ttl_s)
@@ -62,6 +74,15 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
         await signer.reload()
     except SealError as exc:
         raise ConfigError(f"TUCANO_AUTH_KEY_ENCRYPTION_KEY: {exc}") from None
+    tenants_channel = grpc.aio.insecure_channel(settings.tenants_grpc_target)
+    stack.push_async_callback(tenants_channel.close)
+    deps = Deps(
+        store=PostgresAuthStore(pool),
+        hasher=Argon2Hasher(settings.password_hash_concurrency),
+        tenants=GrpcTenants(tenants_channel, signer),
+        tokens=signer,
+        attempts=FallbackLoginAttempts(RedisLoginAttempts(redis), MemoryLoginAttempts()),
+        clock=SystemClock())
     verifier = TokenVerifier(LocalJwks(repository, ttl), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
     server = GrpcServer(
@@ -69,8 +90,8 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
         host=settings.grpc_host, port=settings.grpc_port,
         bindings=[ServiceBinding(auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
                                  auth_pb2_grpc.add_AuthServiceServicer_to_server,
-                                 AuthServicer(repository, SystemClock(), ttl))])
-    return App(server=server, pool=pool, signer=signer)
+                                 AuthServicer(deps, repository, ttl, settings.clients))])
+    return App(server=server, pool=pool, signer=signer, deps=deps)
 
 
 async def rotate_keys(settings: AuthSettings) -> None:

@@ -24,6 +24,14 @@ class AuthSettings(BaseServiceSettings):
         description="base64 of 32 random bytes; encrypts signing keys at rest (AES-256-GCM)")
     access_token_ttl_s: int = Field(600, ge=60, le=3600,
                                     validation_alias="TUCANO_AUTH_ACCESS_TOKEN_TTL_S")
+    tenants_grpc_target: str = Field("127.0.0.1:50052",
+                                     validation_alias="TUCANO_TENANTS_GRPC_TARGET")
+    service_clients: str = Field(
+        "", validation_alias="TUCANO_AUTH_SERVICE_CLIENTS",
+        description="internal clients allowed service tokens: `id:secret,id2:secret2`")
+    password_hash_concurrency: int = Field(
+        2, ge=1, le=16, validation_alias="TUCANO_AUTH_PASSWORD_HASH_CONCURRENCY",
+        description="argon2 hashes computed at once (each takes ~19 MiB and a core)")
 
     @field_validator("database_url", "database_admin_url")
     @classmethod
@@ -43,8 +51,22 @@ class AuthSettings(BaseServiceSettings):
             raise ValueError("must decode to exactly 32 bytes")
         return value
 
+    @field_validator("service_clients")
+    @classmethod
+    def _clients(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            client, _, secret = entry.partition(":")
+            if not client or len(secret) < 16:
+                raise ValueError("entries must be `client_id:secret` with secrets of 16+ chars")
+        return value
+
+    @property
+    def clients(self) -> dict[str, str]:
+        pairs = (e.strip().partition(":") for e in self.service_clients.split(",") if e.strip())
+        return {client: secret for client, _, secret in pairs}
+
     @property
     def kek_bytes(self) -> bytes:
         if not self.key_encryption_key:
             raise ConfigError("TUCANO_AUTH_KEY_ENCRYPTION_KEY: is required (base64 of 32 bytes)")
-        return base64.b64decode(self.key_encryption_key)
+        return bytes(base64.b64decode(self.key_encryption_key))

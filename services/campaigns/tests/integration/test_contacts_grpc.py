@@ -7,6 +7,7 @@ import uuid
 import grpc
 import pytest
 from tucano.campaigns.v1 import contacts_pb2, contacts_pb2_grpc
+from tucano_kit import paging
 from tucano_kit.testing import TokenFactory, expect_failure
 
 pytestmark = pytest.mark.integration
@@ -114,9 +115,11 @@ async def test_list_pages_through_every_contact_once(contacts_stub: Stub,
         if not token:
             break
     assert sorted(seen) == sorted(created) and len(seen) == len(created)
-    failure = await expect_failure(contacts_stub.ListContacts(
-        contacts_pb2.ListContactsRequest(page_token="garbage"), metadata=md))
-    assert failure.field_violations.keys() == {"page_token"}
+    for forged in ("garbage", paging.encode("contacts", ["not a time", "not a uuid"]),
+                   paging.encode("channels", [])):
+        failure = await expect_failure(contacts_stub.ListContacts(
+            contacts_pb2.ListContactsRequest(page_token=forged), metadata=md))
+        assert failure.field_violations.keys() == {"page_token"}
 
 
 async def test_a_token_without_a_tenant_is_refused(contacts_stub: Stub,

@@ -1,6 +1,7 @@
 """Handlers with a fake repository that implements the port."""
 
 import uuid
+from datetime import datetime
 
 import pytest
 from tucano_campaigns.application.contacts import CreateContact, create_contact, get_contact
@@ -28,7 +29,7 @@ class FakeContacts:
     async def get(self, contact_id: uuid.UUID) -> Contact | None:
         return self.rows.get(contact_id)
 
-    async def list(self, limit: int, after: tuple[str, str] | None) -> list[Contact]:
+    async def list(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Contact]:
         return list(self.rows.values())[:limit]
 
 

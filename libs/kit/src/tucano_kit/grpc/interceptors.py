@@ -27,7 +27,7 @@ from opentelemetry import trace
 
 from tucano_kit import context
 from tucano_kit.auth import Access, Caller, Policy, TokenVerifier, bearer_token, set_caller
-from tucano_kit.errors import DomainError
+from tucano_kit.errors import DomainError, FieldViolation, InvalidArgument
 from tucano_kit.grpc.status import internal_status, to_rpc_status
 from tucano_kit.telemetry import current_trace_id, extract_context
 
@@ -65,7 +65,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, access, handler.unary_unary),
-                handler.request_deserializer, handler.response_serializer)
+                _tolerant(handler.request_deserializer), handler.response_serializer)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
                 self._wrap_unary(method, access, handler.stream_unary),
@@ -82,6 +82,8 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                     behaviour: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             async with _Envelope(self, method, access, ctx):
+                if isinstance(request, _Undecodable):
+                    raise InvalidArgument([FieldViolation("request", request.reason)])
                 return await behaviour(request, ctx)
             return None  # unreachable: the envelope re-raises or aborts
 
@@ -176,6 +178,27 @@ class _Envelope:
         log.info("rpc", extra={
             "rpc_method": self.method, "grpc_code": self.code.name,
             "duration_ms": round((time.perf_counter() - self.started) * 1000, 2)})
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse, so that the envelope can answer
+    INVALID_ARGUMENT (gRPC itself would answer INTERNAL)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def parse(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except Exception:  # DecodeError, or invalid UTF-8 in a string field
+            return _Undecodable("is not a valid message (string fields must be UTF-8)")
+
+    return parse
 
 
 def _code_tuple(number: int) -> Any:

@@ -29,6 +29,10 @@ class TokenSigner:
     def __repr__(self) -> str:
         return f"TokenSigner(kid={self._active[0] if self._active else None})"
 
+    @property
+    def ttl_s(self) -> int:
+        return self._ttl
+
     async def reload(self) -> None:
         async with self._lock:
             kid, sealed = await self._keys.active_private_key()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Protocol
 
 from tucano_campaigns.domain.contacts import Contact
@@ -18,7 +19,7 @@ class ContactRepository(Protocol):
 
     async def get(self, contact_id: uuid.UUID) -> Contact | None: ...
 
-    async def list(self, limit: int, after: tuple[str, str] | None
+    async def list(self, limit: int, after: tuple[datetime, uuid.UUID] | None
                    ) -> list[Contact]:
-        """Newest first; `after` is the (created_at iso, id) of the previous page's last."""
+        """Newest first; `after` is the (created_at, id) of the previous page's last."""
         ...

@@ -52,7 +52,7 @@ class PostgresContactRepository:
                                       contact_id)
         return _contact(row) if row else None
 
-    async def list(self, limit: int, after: tuple[str, str] | None) -> list[Contact]:
+    async def list(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Contact]:
         async with tenant_transaction(self._pool, self._tenant, readonly=True) as conn:
             if after is None:
                 rows = await conn.fetch(
@@ -62,5 +62,5 @@ class PostgresContactRepository:
                 rows = await conn.fetch(
                     f"SELECT {_COLUMNS} FROM contacts WHERE (created_at, id) < ($2, $3)"
                     " ORDER BY created_at DESC, id DESC LIMIT $1",
-                    limit, datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
+                    limit, *after)
         return [_contact(r) for r in rows]

@@ -85,12 +85,11 @@ class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
                            ) -> contacts_pb2.ListContactsResponse:
         tenant = _tenant()
         size = paging.page_size(request.page_size)
-        cursor = paging.decode("contacts", request.page_token)
-        after = (str(cursor[0]), str(cursor[1])) if cursor else None
+        after = paging.decode_after("contacts", request.page_token)
         found = await self._repositories(tenant).list(size + 1, after)
         page, more = found[:size], len(found) > size
         token = ""
         if more and page[-1].created_at is not None:
-            token = paging.encode("contacts", [page[-1].created_at.isoformat(), str(page[-1].id)])
+            token = paging.encode_after("contacts", page[-1].created_at, page[-1].id)
         return contacts_pb2.ListContactsResponse(
             contacts=[contact_to_proto(c) for c in page], next_page_token=token)

@@ -18,7 +18,8 @@ class PostgresChannelRepository:
     def __init__(self, pool: asyncpg.Pool, tenant_id: uuid.UUID):
         self._pool, self._tenant = pool, tenant_id
 
-    async def list(self, limit: int, after: tuple[str, str] | None) -> list[Channel]:
+    async def list(self, limit: int, after: tuple[datetime, uuid.UUID] | None
+                   ) -> list[Channel]:
         async with tenant_transaction(self._pool, self._tenant, readonly=True) as conn:
             if after is None:
                 rows = await conn.fetch(
@@ -27,5 +28,5 @@ class PostgresChannelRepository:
                 rows = await conn.fetch(
                     f"SELECT {_COLUMNS} FROM channels WHERE (created_at, id) > ($2, $3)"
                     " ORDER BY created_at, id LIMIT $1",
-                    limit, datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
+                    limit, *after)
         return [Channel(**dict(r)) for r in rows]

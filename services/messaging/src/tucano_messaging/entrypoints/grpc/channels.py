@@ -35,12 +35,11 @@ class ChannelsServicer(channels_pb2_grpc.ChannelsServiceServicer):
                            ) -> channels_pb2.ListChannelsResponse:
         tenant = uuid.UUID(current_caller().require_tenant())
         size = paging.page_size(request.page_size)
-        cursor = paging.decode("channels", request.page_token)
-        after = (str(cursor[0]), str(cursor[1])) if cursor else None
+        after = paging.decode_after("channels", request.page_token)
         found = await self._repositories(tenant).list(size + 1, after)
         page = found[:size]
         token = ""
         if len(found) > size:
-            token = paging.encode("channels", [page[-1].created_at.isoformat(), str(page[-1].id)])
+            token = paging.encode_after("channels", page[-1].created_at, page[-1].id)
         return channels_pb2.ListChannelsResponse(
             channels=[channel_to_proto(c) for c in page], next_page_token=token)

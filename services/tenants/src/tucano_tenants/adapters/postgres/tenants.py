@@ -78,7 +78,8 @@ class PostgresTenantRepository:
             if [(m["user_id"], m["role"]) for m in members] != [(owner, "owner")]:
                 return False
             deleted = await conn.execute(
-                "DELETE FROM tenants WHERE id = $1 AND created_at > clock_timestamp() - $2::interval",
+                "DELETE FROM tenants WHERE id = $1"
+                " AND created_at > clock_timestamp() - $2::interval",
                 tenant_id, window)
             if deleted != "DELETE 1":
                 return False
