@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -23,8 +24,9 @@ LOG_WAIT_S = 20.0  # Envoy flushes its access log every second; leave room on a 
 
 
 @pytest.fixture
-def http(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.edge_url, timeout=HTTP_TIMEOUT_S)
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.edge_url, timeout=HTTP_TIMEOUT_S) as client:
+        yield client
 
 
 def assert_status_json(response: httpx.Response, http_status: int, code: int) -> dict[str, Any]:
@@ -72,9 +74,12 @@ def test_unknown_rest_path_is_404_status_json(stack: Stack, http: httpx.Client) 
     assert "/v1/no-such-thing" in body["message"]
 
 
-def test_malformed_json_is_400_status_json(stack: Stack, http: httpx.Client) -> None:
-    response = http.post("/v1/contacts", content=b'{"contact": {"phone_number": ',
-                         headers={"content-type": "application/json"})
+def test_malformed_json_to_a_running_service_is_400_status_json(stack: Stack,
+                                                                http: httpx.Client) -> None:
+    # tenants has no POST yet; the transcoder parses a JSON body on any mapped method. (With
+    # the upstream down, Envoy may answer 503 before it has read the body, so a running one.)
+    response = http.request("GET", "/v1/plans", content=b'{"plans": [',
+                            headers={"content-type": "application/json"})
     assert_status_json(response, 400, 3)
 
 
@@ -82,16 +87,12 @@ def test_every_response_carries_a_request_id(stack: Stack, http: httpx.Client) -
     responses = [
         http.get("/v1/plans"),
         http.get("/v1/no-such-thing"),
-        http.post("/v1/contacts", content=b"{", headers={"content-type": "application/json"}),
+        http.request("GET", "/v1/plans", content=b"{",
+                     headers={"content-type": "application/json"}),
     ]
     ids = [r.headers.get("x-request-id") for r in responses]
     assert all(ids), [dict(r.headers) for r in responses]
     assert len(set(ids)) == len(ids)
-
-
-def test_client_identity_headers_do_not_reach_services(stack: Stack) -> None:
-    pytest.skip("no Tucano RPC echoes request metadata yet; "
-                "tests/e2e/test_edge_contract.py checks the stripping against a fake service")
 
 
 def test_access_log_lines_on_stdout_are_json(stack: Stack, http: httpx.Client) -> None:
@@ -117,8 +118,7 @@ def test_access_log_lines_on_stdout_are_json(stack: Stack, http: httpx.Client) -
 
 
 # ---------------------------------------------------------------------------------------------
-# PENDING SERVICES: these need services other engineers are writing; each is skipped (saying
-# so) until its service's code exists, then runs by itself.
+# One real RPC of each other service (skipped, saying so, when TUCANO_E2E_SERVICES leaves it out)
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.needs_service("auth")
 def test_jwks_lists_ec_keys(stack: Stack, http: httpx.Client) -> None:
@@ -127,6 +127,13 @@ def test_jwks_lists_ec_keys(stack: Stack, http: httpx.Client) -> None:
     keys = response.json()["keys"]
     assert keys
     assert all(key["kty"] == "EC" for key in keys), keys
+
+
+@pytest.mark.needs_service("campaigns")
+def test_malformed_json_post_is_400_status_json(stack: Stack, http: httpx.Client) -> None:
+    response = http.post("/v1/contacts", content=b'{"contact": {"phone_number": }}',
+                         headers={"content-type": "application/json"})
+    assert_status_json(response, 400, 3)
 
 
 @pytest.mark.needs_service("webhooks-gateway")

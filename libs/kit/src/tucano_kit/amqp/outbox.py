@@ -65,10 +65,15 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of due rows; returns how many rows were handled."""
         async with self._pool.acquire() as conn, conn.transaction():
+            # A due row waits while an earlier row of its key backs off, keeping key order.
             rows = await conn.fetch(
                 "SELECT id, exchange, routing_key, message_type, content_type, headers, body,"
-                " mandatory, attempts FROM outbox WHERE published_at IS NULL"
-                " AND next_attempt_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+                " mandatory, attempts FROM outbox o WHERE published_at IS NULL"
+                " AND next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM outbox w"
+                "  WHERE w.published_at IS NULL AND w.next_attempt_at > now()"
+                "  AND w.seq < o.seq AND w.routing_key = o.routing_key"
+                "  AND w.exchange = o.exchange)"
+                " ORDER BY seq LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
                 self._batch)
             if not rows:
                 return 0
@@ -82,7 +87,7 @@ class OutboxRelay:
                 "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
                 " WHERE id = ANY($1::uuid[])", done)
             for row_id, attempts, error in failed:
-                backoff = min(2.0 ** attempts, self._max_backoff)
+                backoff = min(2.0 ** min(attempts, 30), self._max_backoff)  # no overflow
                 await conn.execute(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $2,"
                     " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",

@@ -88,7 +88,14 @@ async def declare_topology(connection: AbstractRobustConnection,
     try:
         exchanges = {}
         for ex in topology.exchanges:
-            exchanges[ex.name] = await channel.declare_exchange(ex.name, ex.kind, durable=True)
+            try:
+                exchanges[ex.name] = await channel.declare_exchange(
+                    ex.name, ex.kind, durable=True)
+            except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+                raise TopologyError(
+                    f"exchange {ex.name} exists with other properties than"
+                    f" {ex.kind.value}, durable: {exc}"
+                ) from exc
         for q in topology.queues:
             try:
                 queue = await channel.declare_queue(q.name, durable=True, arguments=q.arguments)

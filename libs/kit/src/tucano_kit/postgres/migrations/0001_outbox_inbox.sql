@@ -18,6 +18,8 @@ CREATE TABLE outbox (
     last_error    text
 );
 CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+-- The relay holds a due row back while an earlier row of its key is backing off (key order).
+CREATE INDEX outbox_pending_key ON outbox (exchange, routing_key, seq) WHERE published_at IS NULL;
 CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 
 CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,149 @@
+"""Whole flows through the Envoy edge as a dashboard would drive them: REST in, JSON out,
+errors as google.rpc.Status with their details."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
+              pytest.mark.needs_service("auth"), pytest.mark.needs_service("tenants")]
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
+        yield client
+
+
+def error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def reason(body: dict[str, Any]) -> str | None:
+    return next((d.get("reason") for d in body.get("details", [])
+                 if d.get("@type", "").endswith("google.rpc.ErrorInfo")), None)
+
+
+def violations(body: dict[str, Any]) -> set[str]:
+    return {v["field"] for d in body.get("details", [])
+            if d.get("@type", "").endswith("google.rpc.BadRequest")
+            for v in d.get("field_violations", [])}
+
+
+def signup(http: httpx.Client) -> dict[str, Any]:
+    response = http.post("/v1/auth:signup", json={
+        "email": f"e2e.{secrets.token_hex(4)}@example.com", "password": PASSWORD,
+        "display_name": "Edge Tester", "tenant_name": "Edge Co"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def auth(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"authorization": f"Bearer {tokens['access_token']}"}
+
+
+def test_signup_login_refresh_and_reuse_through_the_edge(http: httpx.Client) -> None:
+    signed = signup(http)
+    assert signed["tokens"]["role"] == "owner" and signed["tokens"]["token_type"] == "Bearer"
+    login = http.post("/v1/auth:login", json={"email": signed["user"]["email"],
+                                              "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    first = login.json()["tokens"]["refresh_token"]
+    second = http.post("/v1/auth:refresh", json={"refresh_token": first})
+    assert second.status_code == 200, second.text
+    reused = error(http.post("/v1/auth:refresh", json={"refresh_token": first}), 401)
+    assert reason(reused) == "REFRESH_TOKEN_REUSED"
+    newest = second.json()["tokens"]["refresh_token"]
+    assert reason(error(http.post("/v1/auth:refresh", json={"refresh_token": newest}),
+                        401)) == "SESSION_REVOKED"
+    me = http.get("/v1/me", headers=auth(signed["tokens"]))
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["email"] == signed["user"]["email"]
+
+
+def test_bad_signup_is_400_with_field_violations(http: httpx.Client) -> None:
+    body = error(http.post("/v1/auth:signup", json={"email": "nope", "password": "short"}), 400)
+    assert body["code"] == 3
+    assert violations(body) == {"email", "password", "display_name", "tenant_name"}
+    body = error(http.post("/v1/auth:login", content=b"",
+                           headers={"content-type": "application/json"}), 400)
+    assert violations(body) == {"email", "password"}
+
+
+@pytest.mark.needs_service("campaigns")
+def test_contacts_through_the_edge_with_every_error_shape(http: httpx.Client) -> None:
+    tokens = signup(http)["tokens"]
+    created = http.post("/v1/contacts", headers=auth(tokens),
+                        json={"phone_number": "+55 11 98765-4321", "display_name": "Ana",
+                              "tags": ["VIP"]})
+    assert created.status_code == 200, created.text
+    contact = created.json()["contact"]
+    assert contact["phone_number"] == "+5511987654321" and contact["tags"] == ["vip"]
+    got = http.get(f"/v1/contacts/{contact['contact_id']}", headers=auth(tokens))
+    assert got.json()["contact"] == contact
+    listed = http.get("/v1/contacts", params={"page_size": 10}, headers=auth(tokens))
+    assert [c["contact_id"] for c in listed.json()["contacts"]] == [contact["contact_id"]]
+    taken = error(http.post("/v1/contacts", headers=auth(tokens),
+                            json={"phone_number": "+5511987654321"}), 409)
+    assert reason(taken) == "CONTACT_EXISTS"
+    bad = error(http.post("/v1/contacts", headers=auth(tokens), json={"phone_number": "12"}), 400)
+    assert violations(bad) == {"contact.phone_number"}
+    missing = error(http.get(f"/v1/contacts/{uuid.uuid4()}", headers=auth(tokens)), 404)
+    assert reason(missing) == "CONTACT_NOT_FOUND"
+    assert reason(error(http.get("/v1/contacts"), 401)) == "UNAUTHENTICATED"
+
+
+@pytest.mark.needs_service("campaigns")
+def test_another_tenants_contact_is_404_and_a_forged_tenant_header_changes_nothing(
+        http: httpx.Client) -> None:
+    mine, theirs = signup(http)["tokens"], signup(http)["tokens"]
+    contact = http.post("/v1/contacts", headers=auth(theirs),
+                        json={"phone_number": "+16505550123"}).json()["contact"]
+    forged = {**auth(mine), "x-tenant-id": theirs["tenant_id"]}
+    assert reason(error(http.get(f"/v1/contacts/{contact['contact_id']}", headers=forged),
+                        404)) == "CONTACT_NOT_FOUND"
+    assert http.get("/v1/contacts", headers=forged).json()["contacts"] == []
+
+
+@pytest.mark.needs_service("messaging")
+def test_channels_list_through_the_edge(http: httpx.Client) -> None:
+    tokens = signup(http)["tokens"]
+    response = http.get("/v1/channels", headers=auth(tokens))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"channels": [], "next_page_token": ""}
+
+
+@pytest.mark.needs_service("webhooks-gateway")
+def test_a_signed_webhook_is_accepted_and_a_forged_one_refused(http: httpx.Client,
+                                                               stack: Stack) -> None:
+    body = json.dumps({"object": "whatsapp_business_account",
+                       "entry": [{"id": secrets.token_hex(4), "changes": []}],
+                       "note": "olá"}).encode()  # \\u-escaped non-ASCII, as Meta sends
+    signature = "sha256=" + hmac.new(stack.app_secret.encode(), body,
+                                     hashlib.sha256).hexdigest()
+    headers = {"content-type": "application/json", "x-hub-signature-256": signature}
+    first = http.post("/webhooks/whatsapp", content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    again = http.post("/webhooks/whatsapp", content=body, headers=headers)
+    assert again.json() == {"webhook_id": first.json()["webhook_id"], "duplicate": True}
+    forged = http.post("/webhooks/whatsapp", content=body + b" ",
+                       headers=headers)
+    assert reason(error(forged, 401)) == "INVALID_SIGNATURE"
