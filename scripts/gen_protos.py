@@ -68,9 +68,9 @@ def generate_descriptors(dest: Path) -> None:
 
 
 def generated_files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in (root / "tucano").rglob("*")
-            if p.is_file() and p.suffix in (".py", ".pyi") and p.name != "__init__.py"
-            or p.name == "__init__.py" and p.parent != root / "tucano"}
+    """Every generated file: all Python files below the per-context folders (tucano/*/)."""
+    return {str(p.relative_to(root)) for p in (root / "tucano").glob("*/**/*")
+            if p.is_file() and p.suffix in (".py", ".pyi")}
 
 
 def check() -> int:
