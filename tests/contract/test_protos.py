@@ -11,6 +11,7 @@ from google.protobuf.descriptor import FileDescriptor
 from tucano.auth.v1 import auth_pb2
 from tucano.campaigns.v1 import contacts_pb2
 from tucano.messaging.v1 import channels_pb2
+from tucano.tenants.v1 import events_pb2 as tenant_events_pb2
 from tucano.tenants.v1 import tenants_pb2
 from tucano.webhooks.v1 import webhooks_pb2
 from tucano_auth.entrypoints.grpc.policy import POLICY as AUTH
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SERVICES: list[tuple[str, list[FileDescriptor], Policy]] = [
     ("auth", [auth_pb2.DESCRIPTOR], AUTH),
-    ("tenants", [tenants_pb2.DESCRIPTOR], TENANTS),
+    ("tenants", [tenants_pb2.DESCRIPTOR, tenant_events_pb2.DESCRIPTOR], TENANTS),
     ("campaigns", [contacts_pb2.DESCRIPTOR], CAMPAIGNS),
     ("messaging", [channels_pb2.DESCRIPTOR], MESSAGING),
     ("webhooks", [webhooks_pb2.DESCRIPTOR], WEBHOOKS),

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from tucano_kit.testing import migrated_service_dsn
+from tucano_webhooks_gateway.adapters.postgres import MIGRATIONS as WEBHOOKS
 
 pytestmark = pytest.mark.integration
 
@@ -15,6 +17,13 @@ def run(program: str, **env: str) -> subprocess.CompletedProcess[str]:
     script = f"from {program}.__main__ import main; main()"
     return subprocess.run([sys.executable, "-c", script], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+async def webhooks_dsn(admin_url: str, test_database: str) -> str:
+    """A migrated gateway schema, so the broker is the only thing wrong below."""
+    return await migrated_service_dsn(admin_url, test_database, "webhooks", "tucano_webhooks",
+                                      WEBHOOKS)
 
 
 @pytest.mark.parametrize(("program", "env", "setting"), [
@@ -31,9 +40,10 @@ def run(program: str, **env: str) -> subprocess.CompletedProcess[str]:
     ("tucano_auth", {}, "TUCANO_AUTH_KEY_ENCRYPTION_KEY"),
     ("tucano_tenants", {"TUCANO_TENANTS_GRPC_PORT": "99999"}, "TUCANO_TENANTS_GRPC_PORT"),
 ])
-def test_bad_setting_is_one_line_naming_it(program: str, env: dict[str, str],
-                                           setting: str) -> None:
-    env = {"TUCANO_AUTH_KEY_ENCRYPTION_KEY": "", "TUCANO_DEPENDENCY_TIMEOUT_S": "3", **env}
+def test_bad_setting_is_one_line_naming_it(program: str, env: dict[str, str], setting: str,
+                                           webhooks_dsn: str) -> None:
+    env = {"TUCANO_AUTH_KEY_ENCRYPTION_KEY": "", "TUCANO_DEPENDENCY_TIMEOUT_S": "3",
+           "TUCANO_WEBHOOKS_DATABASE_URL": webhooks_dsn, **env}
     result = run(program, **env)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

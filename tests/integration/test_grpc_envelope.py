@@ -20,7 +20,7 @@ from tucano_kit.logs import ContextFilter
 from tucano_kit.testing import expect_failure
 
 SERVICE = tenants_pb2.DESCRIPTOR.services_by_name["TenantsService"]
-POLICY = {"/tucano.tenants.v1.TenantsService/ListPlans": Access.public()}
+POLICY = {f"/{SERVICE.full_name}/{m.name}": Access.public() for m in SERVICE.methods}
 
 
 class Exploding(tenants_pb2_grpc.TenantsServiceServicer):
