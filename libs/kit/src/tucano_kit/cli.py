@@ -36,7 +36,8 @@ class DatabaseSettings(Protocol):
     database_admin_url: str
 
 
-Command = Callable[[Any], Awaitable[None]]
+Command = Callable[[Any, list[str]], Awaitable[None]]
+"""An extra command: (settings, its own arguments)."""
 
 
 @dataclass
@@ -73,16 +74,18 @@ class ServiceCli:
         log.info("migrated", extra={"schema": self.schema, "applied": applied})
 
     def main(self, argv: list[str] | None = None) -> None:
-        commands: dict[str, Command] = {"serve": self.serve, "migrate": self.migrate,
+        commands: dict[str, Command] = {"serve": lambda s, _: self.serve(s),
+                                        "migrate": lambda s, _: self.migrate(s),
                                         **self.extra_commands}
         parser = argparse.ArgumentParser(prog=self.program)
         parser.add_argument("command", nargs="?", default="serve", choices=sorted(commands))
+        parser.add_argument("args", nargs="*", help="arguments of the command")
         args = parser.parse_args(argv)
 
         async def run() -> None:
             settings = load_settings(self.settings)
             configure_logging(self.name, settings.log_level)
             configure_tracing(self.name, settings.otel_exporter_otlp_endpoint)
-            await commands[args.command](settings)
+            await commands[args.command](settings, args.args)
 
         main_entry(self.program, run)

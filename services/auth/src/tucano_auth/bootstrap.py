@@ -30,6 +30,7 @@ from tucano_auth.adapters.tenants_client import GrpcTenants
 from tucano_auth.adapters.tokens import TokenSigner
 from tucano_auth.application import keys
 from tucano_auth.application.accounts import Deps
+from tucano_auth.domain.users import normalize_email
 from tucano_auth.entrypoints.grpc.policy import POLICY
 from tucano_auth.entrypoints.grpc.servicer import AuthServicer
 from tucano_auth.settings import AuthSettings
@@ -94,10 +95,24 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
     return App(server=server, pool=pool, signer=signer, deps=deps)
 
 
-async def rotate_keys(settings: AuthSettings) -> None:
+async def rotate_keys(settings: AuthSettings, args: list[str] | None = None) -> None:
     """`tucano-auth rotate-keys`: activate a new signing key; the old one stays published."""
     async with contextlib.AsyncExitStack() as stack:
         pool = await open_pool(settings, stack)
         kid = await keys.rotate_key(PostgresKeyRepository(pool),
                                     Es256KeyMaterial(KeySealer(settings.kek_bytes)))
         print(f"new signing key {kid} is active")
+
+
+async def set_platform_operator(settings: AuthSettings, args: list[str]) -> None:
+    """`tucano-auth platform-operator EMAIL on|off`: platform operators list, suspend and
+    reactivate tenants and change plans; only someone with database access can make one."""
+    if len(args) != 2 or args[1] not in ("on", "off"):
+        raise ConfigError("usage: tucano-auth platform-operator EMAIL on|off")
+    async with contextlib.AsyncExitStack() as stack:
+        pool = await open_pool(settings, stack)
+        async with PostgresAuthStore(pool).transaction() as tx:
+            found = await tx.set_platform_operator(normalize_email(args[0]), args[1] == "on")
+    if not found:
+        raise ConfigError(f"no user with email {args[0]}")
+    print(f"{args[0]}: platform operator {args[1]}")

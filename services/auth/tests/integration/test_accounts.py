@@ -9,11 +9,14 @@ import uuid
 
 import asyncpg
 import grpc
+import jwt
 import pytest
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
-from tucano_auth.bootstrap import App
+from tucano_auth.bootstrap import App, set_platform_operator
+from tucano_auth.settings import AuthSettings
 from tucano_kit.errors import Unavailable
 from tucano_kit.postgres.provision import dsn_for_database
+from tucano_kit.settings import ConfigError
 from tucano_kit.testing import expect_failure
 
 pytestmark = pytest.mark.integration
@@ -241,3 +244,17 @@ async def test_service_tokens_need_the_configured_secret(
             auth_pb2.IssueServiceTokenRequest(client_id=client, client_secret=secret)))
         assert (failure.code, failure.reason) == (grpc.StatusCode.UNAUTHENTICATED,
                                                   "INVALID_CLIENT")
+
+
+async def test_a_platform_operator_gets_the_op_claim_at_next_sign_in(
+        auth_stub: Stub, auth_settings: AuthSettings) -> None:
+    email = new_email()
+    signed = await signup(auth_stub, email)
+    assert "op" not in jwt.decode(signed.tokens.access_token, options={"verify_signature": False})
+    await set_platform_operator(auth_settings, [email, "on"])
+    login = await auth_stub.Login(auth_pb2.LoginRequest(email=email, password=PASSWORD),
+                                  metadata=ip_md())
+    claims = jwt.decode(login.tokens.access_token, options={"verify_signature": False})
+    assert claims["op"] is True
+    with pytest.raises(ConfigError, match="no user"):
+        await set_platform_operator(auth_settings, [new_email(), "on"])

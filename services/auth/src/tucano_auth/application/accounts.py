@@ -78,10 +78,12 @@ def account_key(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-async def _pair(deps: Deps, user_id: uuid.UUID, session: Session, refresh: str,
-                role: str) -> TokenPair:
-    access = await deps.tokens.sign(subject=str(user_id), tenant_id=str(session.tenant_id),
-                                    role=role, session_id=str(session.id))
+async def _pair(deps: Deps, session: Session, refresh: str, role: str, *,
+                platform_operator: bool = False) -> TokenPair:
+    access = await deps.tokens.sign(subject=str(session.user_id),
+                                    tenant_id=str(session.tenant_id),
+                                    role=role, session_id=str(session.id),
+                                    extra={"op": True} if platform_operator else None)
     return TokenPair(access, deps.tokens.ttl_s, refresh, session.tenant_id, role)
 
 
@@ -102,7 +104,7 @@ async def signup(cmd: Signup, deps: Deps) -> tuple[User, TokenPair]:
             await _abandon(deps, tenant_id, user.id)
         raise
     log.info("signed up", extra={"user_id": str(user.id), "tenant_id": str(tenant_id)})
-    return user, await _pair(deps, user.id, session, refresh, "owner")
+    return user, await _pair(deps, session, refresh, "owner")
 
 
 async def _abandon(deps: Deps, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -134,7 +136,8 @@ async def login(cmd: Login, deps: Deps) -> TokenPair:
     membership = await _choose_membership(deps, user.id, cmd.tenant_id)
     async with deps.store.transaction() as tx:
         session, refresh = await tx.start_session(user.id, membership.tenant_id)
-    return await _pair(deps, user.id, session, refresh, membership.role)
+    return await _pair(deps, session, refresh, membership.role,
+                       platform_operator=user.platform_operator)
 
 
 async def _choose_membership(deps: Deps, user_id: uuid.UUID,
@@ -166,6 +169,9 @@ async def refresh(refresh_token: str, deps: Deps) -> TokenPair:
         else:
             reason = session_problem(session, deps.clock.now()) or ""
         membership = None
+        user = await tx.user_by_id(session.user_id)
+        if not reason and user is None:
+            reason = "USER_NOT_FOUND"
         if not reason:
             membership = await deps.tenants.membership(session.tenant_id, session.user_id)
             if membership is None:
@@ -174,9 +180,10 @@ async def refresh(refresh_token: str, deps: Deps) -> TokenPair:
             else:
                 new_token = await tx.rotate(session.id)
     # Revocations above must commit even though the caller gets an error, hence outside.
-    if reason or membership is None:
+    if reason or membership is None or user is None:
         raise Unauthenticated(reason, "the session has ended; sign in again")
-    return await _pair(deps, session.user_id, session, new_token, membership.role)
+    return await _pair(deps, session, new_token, membership.role,
+                       platform_operator=user.platform_operator)
 
 
 async def logout(session_id: uuid.UUID, deps: Deps) -> None:
@@ -195,8 +202,12 @@ async def switch_tenant(user_id: uuid.UUID, tenant_id: uuid.UUID, deps: Deps) ->
         raise PermissionDenied("NOT_A_MEMBER", "you are not a member of that tenant",
                                {"tenant_id": str(tenant_id)})
     async with deps.store.transaction() as tx:
+        user = await tx.user_by_id(user_id)
+        if user is None:
+            raise Unauthenticated("USER_NOT_FOUND", "the account no longer exists")
         session, token = await tx.start_session(user_id, tenant_id)
-    return await _pair(deps, user_id, session, token, membership.role)
+    return await _pair(deps, session, token, membership.role,
+                       platform_operator=user.platform_operator)
 
 
 async def change_password(user_id: uuid.UUID, tenant_id: uuid.UUID, current: str, new: str,
@@ -213,7 +224,8 @@ async def change_password(user_id: uuid.UUID, tenant_id: uuid.UUID, current: str
         await tx.set_password_hash(user_id, new_hash)
         await tx.revoke_user_sessions(user_id, "password changed")
         session, token = await tx.start_session(user_id, tenant_id)
-    return await _pair(deps, user_id, session, token, membership.role)
+    return await _pair(deps, session, token, membership.role,
+                       platform_operator=user.platform_operator)
 
 
 async def me(user_id: uuid.UUID, deps: Deps) -> tuple[User, list[MembershipView]]:

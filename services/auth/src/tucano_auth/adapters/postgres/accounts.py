@@ -67,6 +67,11 @@ class PostgresAuthTransaction:
             "UPDATE users SET password_hash = $2, password_changed_at = clock_timestamp()"
             " WHERE id = $1", user_id, password_hash)
 
+    async def set_platform_operator(self, email: str, on: bool) -> bool:
+        result = await self._conn.execute(
+            "UPDATE users SET platform_operator = $2 WHERE email = $1", email, on)
+        return bool(result == "UPDATE 1")
+
     async def start_session(self, user_id: uuid.UUID, tenant_id: uuid.UUID
                             ) -> tuple[Session, str]:
         row = await self._conn.fetchrow(
