@@ -3,6 +3,7 @@ errors as google.rpc.Status with their details."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -11,8 +12,11 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import httpx
 import pytest
+from tucano_kit.postgres.provision import dsn_for_database
+from tucano_kit.testing import ADMIN_URL
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Stack
@@ -21,6 +25,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
               pytest.mark.needs_service("auth"), pytest.mark.needs_service("tenants")]
 
 PASSWORD = "correct horse battery staple"
+SIM_PORT = 18090  # the e2e stack's simulator (tests/e2e/conftest.py)
+
+
+async def _admin_fetchval(database: str, query: str, *args: object) -> object:
+    conn = await asyncpg.connect(dsn_for_database(ADMIN_URL, database))
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
@@ -147,3 +160,26 @@ def test_a_signed_webhook_is_accepted_and_a_forged_one_refused(http: httpx.Clien
     forged = http.post("/webhooks/whatsapp", content=body + b" ",
                        headers=headers)
     assert reason(error(forged, 401)) == "INVALID_SIGNATURE"
+
+
+@pytest.mark.needs_service("webhooks-gateway")
+def test_the_simulator_delivers_signed_webhooks_through_the_edge(http: httpx.Client,
+                                                                  stack: Stack) -> None:
+    """Cloud API simulator -> Envoy -> gateway -> PostgreSQL, signed with the shared secret."""
+    sim = f"http://127.0.0.1:{SIM_PORT}"
+    with httpx.Client(base_url=sim, timeout=30.0) as client:
+        number = client.post("/_sim/phone_numbers", json={"mps": 80}).json()
+        marker = f"STOP {secrets.token_hex(4)}"
+        inbound = client.post("/_sim/inbound", json={
+            "from": "5511999990000", "phone_number_id": number["phone_number_id"],
+            "text": marker})
+        assert inbound.status_code == 202, inbound.text
+        idle = client.post("/_sim/webhooks/wait_idle", params={"timeout_ms": 20000})
+        assert idle.status_code == 200, idle.text
+        # The handshake Meta performs when the webhook is configured, with the shared token:
+        assert client.post("/_sim/webhooks/verify").status_code == 200
+    stored = asyncio.run(_admin_fetchval(
+        stack.database,
+        "SELECT count(*) FROM webhooks.received_webhooks WHERE convert_from(body, 'UTF8')"
+        " LIKE '%' || $1 || '%'", marker))
+    assert stored == 1
