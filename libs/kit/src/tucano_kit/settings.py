@@ -48,6 +48,22 @@ class BaseServiceSettings(BaseSettings):
         return value
 
 
+class ServiceDatabaseSettings(BaseServiceSettings):
+    """A service that owns a schema: its own DSN (a `database_url` field each service declares
+    with its own variable and default) and the admin DSN its `migrate` command uses."""
+
+    database_url: str
+    database_admin_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        validation_alias="TUCANO_DATABASE_ADMIN_URL",
+        description="admin DSN, used only by `migrate` (provisioning and migrations)")
+
+    @field_validator("database_url", "database_admin_url", mode="after")
+    @classmethod
+    def _postgres_dsn(cls, value: str) -> str:
+        return validate_dsn(value, ("postgresql", "postgres"))
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

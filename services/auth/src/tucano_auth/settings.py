@@ -6,18 +6,14 @@ import base64
 import binascii
 
 from pydantic import Field, field_validator
-from tucano_kit.settings import BaseServiceSettings, ConfigError, validate_dsn
+from tucano_kit.settings import ConfigError, ServiceDatabaseSettings
 
 
-class AuthSettings(BaseServiceSettings):
+class AuthSettings(ServiceDatabaseSettings):
     database_url: str = Field(
         "postgresql://tucano_auth@127.0.0.1:5432/tucano",
         validation_alias="TUCANO_AUTH_DATABASE_URL",
         description="DSN of the service's own login role")
-    database_admin_url: str = Field(
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        validation_alias="TUCANO_DATABASE_ADMIN_URL",
-        description="admin DSN, used only by `migrate`")
     grpc_port: int = Field(50051, ge=0, le=65535, validation_alias="TUCANO_AUTH_GRPC_PORT")
     key_encryption_key: str = Field(
         "", validation_alias="TUCANO_AUTH_KEY_ENCRYPTION_KEY",
@@ -32,11 +28,6 @@ class AuthSettings(BaseServiceSettings):
     password_hash_concurrency: int = Field(
         2, ge=1, le=16, validation_alias="TUCANO_AUTH_PASSWORD_HASH_CONCURRENCY",
         description="argon2 hashes computed at once (each takes ~19 MiB and a core)")
-
-    @field_validator("database_url", "database_admin_url")
-    @classmethod
-    def _dsn(cls, value: str) -> str:
-        return validate_dsn(value, ("postgresql", "postgres"))
 
     @field_validator("key_encryption_key")
     @classmethod
