@@ -25,6 +25,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO = ROOT / "proto"
+VENDOR = ROOT / "proto-vendor"  # third-party API subsets we implement (not linted, not in Envoy's set)
 OUT = ROOT / "libs" / "protos" / "src"
 BUILD = ROOT / "build"
 THIRD_PARTY = BUILD / "third_party"
@@ -46,8 +47,13 @@ def protos() -> list[str]:
     return sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
 
 
+def vendor_protos() -> list[str]:
+    return sorted(str(p.relative_to(VENDOR)) for p in VENDOR.rglob("*.proto"))
+
+
 def run_protoc(args: list[str]) -> None:
-    base = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{THIRD_PARTY}", f"-I{WELL_KNOWN}"]
+    base = ["grpc_tools.protoc", f"-I{PROTO}", f"-I{VENDOR}", f"-I{THIRD_PARTY}",
+            f"-I{WELL_KNOWN}"]
     if protoc.main([*base, *args]) != 0:
         sys.exit(f"protoc failed: {' '.join(args)}")
 
@@ -55,7 +61,7 @@ def run_protoc(args: list[str]) -> None:
 def generate_python(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     run_protoc([f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}",
-                *protos()])
+                *protos(), *vendor_protos()])
     for folder in (out / "tucano").rglob("*"):
         if folder.is_dir() and not (folder / "__init__.py").exists():
             (folder / "__init__.py").write_text("")

@@ -78,14 +78,24 @@ def set_caller(caller: Caller | None) -> None:
 
 @dataclass(frozen=True)
 class Access:
-    """What an RPC requires. Build with the class methods."""
+    """What an RPC requires, and whether the Envoy edge exposes it. Build with the class
+    methods. The edge renders its JWT rules and routes from these: `public` RPCs need no token
+    there, `tenant` and `platform_operator` RPCs need a valid one, and `service` RPCs and
+    `internal` ones are not routed at the edge at all (404)."""
 
     kind: str
     min_role: Role | None = None
+    edge: bool = True
 
     @classmethod
     def public(cls) -> Access:
         return cls("public")
+
+    @classmethod
+    def internal(cls) -> Access:
+        """No token checked here (the request carries its own credential, or the caller is
+        Envoy itself), and never reachable through the edge."""
+        return cls("public", edge=False)
 
     @classmethod
     def tenant(cls, min_role: Role) -> Access:
@@ -93,7 +103,7 @@ class Access:
 
     @classmethod
     def service(cls) -> Access:
-        return cls("service")
+        return cls("service", edge=False)
 
     @classmethod
     def platform_operator(cls) -> Access:

@@ -47,3 +47,5 @@ EXPECTED = {
 def test_the_policy_is_the_role_matrix() -> None:
     assert {name.rsplit("/", 1)[1]: (access.kind, access.min_role.name if access.min_role
                                      else None) for name, access in POLICY.items()} == EXPECTED
+    assert [name for name, access in POLICY.items() if not access.edge] == [
+        "/tucano.auth.v1.AuthService/IssueServiceToken"]
