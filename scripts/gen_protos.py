@@ -25,7 +25,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO = ROOT / "proto"
-VENDOR = ROOT / "proto-vendor"  # third-party API subsets we implement (not linted, not in Envoy's set)
+# Third-party API subsets we implement: not linted, not in Envoy's descriptor set.
+VENDOR = ROOT / "proto-vendor"
 OUT = ROOT / "libs" / "protos" / "src"
 BUILD = ROOT / "build"
 THIRD_PARTY = BUILD / "third_party"
