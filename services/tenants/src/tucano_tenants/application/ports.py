@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Protocol
 
-from tucano_tenants.domain.plans import Plan
+from tucano_tenants.domain.plans import Limits, Plan
 from tucano_tenants.domain.tenants import Membership, Tenant
 
 
@@ -28,3 +28,9 @@ class TenantRepository(Protocol):
         ...
 
     async def memberships_of(self, user_id: uuid.UUID) -> list[Membership]: ...
+
+
+class LimitsSource(Protocol):
+    async def limits(self, tenant_id: uuid.UUID) -> Limits | None:
+        """The tenant's effective limits, None if there is no such tenant."""
+        ...

@@ -13,3 +13,14 @@ class Plan:
     api_requests_per_minute: int
     monthly_message_quota: int
     max_contacts: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one tenant may do: its plan's limits with any operator overrides applied."""
+
+    plan_id: str
+    api_requests_per_second: int
+    api_requests_per_minute: int
+    monthly_message_quota: int
+    max_contacts: int

@@ -17,6 +17,7 @@ from tucano_kit.amqp.topology import EVENTS
 from tucano_kit.auth import Role
 from tucano_kit.postgres import scoped_transaction
 
+from tucano_tenants.domain.plans import Limits
 from tucano_tenants.domain.tenants import Membership, Tenant, TenantState
 from tucano_tenants.wire import tenant_to_proto
 
@@ -104,3 +105,25 @@ class PostgresTenantRepository:
                 f"SELECT {_MEMBERSHIP} FROM memberships m JOIN tenants t ON t.id = m.tenant_id"
                 " WHERE m.user_id = $1 ORDER BY m.created_at, m.tenant_id", user_id)
         return [_membership(r) for r in rows]
+
+
+class PostgresLimitsSource:
+    """Effective limits: the plan's, overridden per tenant where an operator set a value."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+
+    async def limits(self, tenant_id: uuid.UUID) -> Limits | None:
+        async with scoped_transaction(self._pool, {"tenant_id": tenant_id},
+                                      readonly=True) as conn:
+            row = await conn.fetchrow(
+                "SELECT t.plan_id,"
+                " coalesce(t.api_requests_per_second_override, p.api_requests_per_second)"
+                "  AS api_requests_per_second,"
+                " coalesce(t.api_requests_per_minute_override, p.api_requests_per_minute)"
+                "  AS api_requests_per_minute,"
+                " coalesce(t.monthly_message_quota_override, p.monthly_message_quota)"
+                "  AS monthly_message_quota,"
+                " coalesce(t.max_contacts_override, p.max_contacts) AS max_contacts"
+                " FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1", tenant_id)
+        return Limits(**dict(row)) if row else None
