@@ -183,7 +183,8 @@ async def expect_failure(call: Awaitable[Any]) -> RpcFailure:
 
 
 Mint = Callable[[str | None, bool], Awaitable[str | None]]
-"""mint(role, service) -> a bearer token: a tenant user's with `role`, a service's, or None."""
+"""mint(role, service) -> a bearer token: a tenant user's with `role` (role "platform_operator":
+an owner's token with the platform-operator claim), a service's, or None."""
 
 # Reasons the access layer (interceptor and verifier) gives; handlers give their own.
 _ACCESS_REASONS = {"UNAUTHENTICATED", "ROLE_TOO_LOW", "SERVICE_ONLY", "TENANT_REQUIRED",
@@ -221,6 +222,9 @@ async def check_access_policy(channel: grpc.aio.Channel, service: Any, policy: A
         elif access.kind == "service":
             allowed, below = await mint(None, True), await mint("owner", False)
             below_expected = "SERVICE_ONLY"
+        elif access.kind == "platform_operator":
+            allowed, below = await mint("platform_operator", False), await mint("owner", False)
+            below_expected = "PLATFORM_OPERATOR_ONLY"
         elif access.kind == "tenant":
             allowed = await mint(access.min_role.name.lower(), False)
             lower = [r for r in Role if r < access.min_role]

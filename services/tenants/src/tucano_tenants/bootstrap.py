@@ -13,7 +13,10 @@ from tucano_kit.runtime import open_amqp, open_database, remote_verifier, start_
 
 from tucano_tenants.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_tenants.adapters.postgres.plans import PostgresPlanCatalogue
-from tucano_tenants.adapters.postgres.tenants import PostgresTenantRepository
+from tucano_tenants.adapters.postgres.tenants import (
+    PostgresTenantAdmin,
+    PostgresTenantRepository,
+)
 from tucano_tenants.entrypoints.grpc.policy import POLICY
 from tucano_tenants.entrypoints.grpc.servicer import TenantsServicer
 from tucano_tenants.settings import TenantsSettings
@@ -34,7 +37,8 @@ async def build(settings: TenantsSettings, stack: contextlib.AsyncExitStack,
     verifier = verifier or await remote_verifier(stack, settings)
     amqp = await open_amqp(stack, settings, "tucano-tenants")
     await start_outbox_relay(stack, pool, amqp, SCHEMA)
-    servicer = TenantsServicer(PostgresPlanCatalogue(pool), PostgresTenantRepository(pool))
+    servicer = TenantsServicer(PostgresPlanCatalogue(pool), PostgresTenantRepository(pool),
+                               PostgresTenantAdmin(pool))
     server = GrpcServer(
         domain="tenants.tucano", policy=POLICY, verifier=verifier,
         host=settings.grpc_host, port=settings.grpc_port,

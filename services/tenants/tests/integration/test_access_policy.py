@@ -18,6 +18,8 @@ async def test_every_rpc_enforces_its_policy(tenants: tuple[object, grpc.aio.Cha
     async def mint(role: str | None, service: bool) -> str | None:
         if service:
             return tokens.token(role=None, subject="service:test", typ="service")
+        if role == "platform_operator":
+            return tokens.token(tenant_id=str(uuid.uuid4()), role="owner", op=True)
         return tokens.token(tenant_id=str(uuid.uuid4()), role=role) if role else None
 
     service = tenants_pb2.DESCRIPTOR.services_by_name["TenantsService"]
@@ -26,11 +28,27 @@ async def test_every_rpc_enforces_its_policy(tenants: tuple[object, grpc.aio.Cha
 
 # The role matrix of ARCHITECTURE.md for this service, pinned: a policy edit shows up here.
 EXPECTED = {
-    "ListPlans": ('public', None),
-    "CreateTenant": ('service', None),
-    "AbandonTenant": ('service', None),
-    "GetMembership": ('service', None),
-    "ListUserMemberships": ('service', None),
+    "ListPlans": ("public", None),
+    "CreateTenant": ("service", None),
+    "AbandonTenant": ("service", None),
+    "GetMembership": ("service", None),
+    "ListUserMemberships": ("service", None),
+    "GetTenantStanding": ("service", None),
+    "PeekInvitation": ("service", None),
+    "RedeemInvitation": ("service", None),
+    "GetTenant": ("tenant", "VIEWER"),
+    "UpdateTenant": ("tenant", "OWNER"),
+    "CloseTenant": ("tenant", "OWNER"),
+    "ListMembers": ("tenant", "ADMIN"),
+    "UpdateMember": ("tenant", "ADMIN"),
+    "RemoveMember": ("tenant", "ADMIN"),
+    "CreateInvitation": ("tenant", "ADMIN"),
+    "ListInvitations": ("tenant", "ADMIN"),
+    "RevokeInvitation": ("tenant", "ADMIN"),
+    "ListTenants": ("platform_operator", None),
+    "SuspendTenant": ("platform_operator", None),
+    "ReactivateTenant": ("platform_operator", None),
+    "UpdateTenantPlan": ("platform_operator", None),
 }
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from tucano_kit.auth import Role
+
 from tucano_tenants.domain.plans import Limits, Plan
-from tucano_tenants.domain.tenants import Membership, Tenant
+from tucano_tenants.domain.tenants import (
+    Invitation,
+    Membership,
+    Tenant,
+    TenantDetails,
+    TenantState,
+)
 
 
 class PlanCatalogue(Protocol):
@@ -34,3 +42,43 @@ class LimitsSource(Protocol):
     async def limits(self, tenant_id: uuid.UUID) -> Limits | None:
         """The tenant's effective limits, None if there is no such tenant."""
         ...
+
+
+class TenantAdmin(Protocol):
+    """Settings, lifecycle, plans, members and invitations (see the Postgres adapter)."""
+
+    async def details(self, tenant_id: uuid.UUID, *, operator: bool = False
+                      ) -> TenantDetails | None: ...
+
+    async def update_settings(self, tenant_id: uuid.UUID, changes: dict[str, object]
+                              ) -> TenantDetails: ...
+
+    async def change_state(self, tenant_id: uuid.UUID, new: TenantState, reason: str, *,
+                           operator: bool, confirm_name: str | None = None
+                           ) -> TenantDetails: ...
+
+    async def list_all(self, limit: int, after: tuple[datetime, uuid.UUID] | None,
+                       state: TenantState | None) -> list[TenantDetails]: ...
+
+    async def set_plan(self, tenant_id: uuid.UUID, plan_id: str,
+                       overrides: dict[str, int | None]) -> TenantDetails: ...
+
+    async def members(self, tenant_id: uuid.UUID) -> list[Membership]: ...
+
+    async def change_role(self, tenant_id: uuid.UUID, user_id: uuid.UUID, new: Role,
+                          actor: Role) -> Membership: ...
+
+    async def remove_member(self, tenant_id: uuid.UUID, user_id: uuid.UUID, actor: Role
+                            ) -> None: ...
+
+    async def create_invitation(self, invitation: Invitation, token_sha256: bytes) -> None: ...
+
+    async def pending_invitations(self, tenant_id: uuid.UUID) -> list[Invitation]: ...
+
+    async def revoke_invitation(self, tenant_id: uuid.UUID, invitation_id: uuid.UUID
+                                ) -> None: ...
+
+    async def peek_invitation(self, token_sha256: bytes) -> tuple[Invitation, str]: ...
+
+    async def redeem_invitation(self, token_sha256: bytes, user_id: uuid.UUID, email: str
+                                ) -> Membership: ...

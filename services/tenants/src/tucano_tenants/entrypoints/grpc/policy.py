@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tucano_kit.auth import Access, Policy
+from tucano_kit.auth import Access, Policy, Role
 
 SERVICE = "/tucano.tenants.v1.TenantsService"
 
@@ -12,4 +12,20 @@ POLICY: Policy = {
     f"{SERVICE}/AbandonTenant": Access.service(),
     f"{SERVICE}/GetMembership": Access.service(),
     f"{SERVICE}/ListUserMemberships": Access.service(),
+    f"{SERVICE}/GetTenantStanding": Access.service(),
+    f"{SERVICE}/PeekInvitation": Access.service(),
+    f"{SERVICE}/RedeemInvitation": Access.service(),
+    f"{SERVICE}/GetTenant": Access.tenant(Role.VIEWER),
+    f"{SERVICE}/UpdateTenant": Access.tenant(Role.OWNER),
+    f"{SERVICE}/CloseTenant": Access.tenant(Role.OWNER),
+    f"{SERVICE}/ListMembers": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/UpdateMember": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/RemoveMember": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/CreateInvitation": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/ListInvitations": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/RevokeInvitation": Access.tenant(Role.ADMIN),
+    f"{SERVICE}/ListTenants": Access.platform_operator(),
+    f"{SERVICE}/SuspendTenant": Access.platform_operator(),
+    f"{SERVICE}/ReactivateTenant": Access.platform_operator(),
+    f"{SERVICE}/UpdateTenantPlan": Access.platform_operator(),
 }
