@@ -10,11 +10,13 @@ import base64
 import os
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc.aio
 import pytest
 from tucano.auth.v1 import auth_pb2_grpc
+from tucano.tenants.v1 import tenants_pb2_grpc
 from tucano_auth.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_auth.bootstrap import App, build
 from tucano_auth.settings import AuthSettings
@@ -52,21 +54,37 @@ def auth_settings(auth_dsn: str, redis_url: str) -> AuthSettings:
         service_clients=f"{SERVICE_CLIENT[0]}:{SERVICE_CLIENT[1]}")
 
 
+@dataclass
+class Services:
+    auth: tuple[App, grpc.aio.Channel]
+    tenants_channel: grpc.aio.Channel
+
+
 @pytest.fixture(scope="session")
-async def auth(auth_settings: AuthSettings, admin_url: str, test_database: str
-               ) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
+async def services(auth_settings: AuthSettings, admin_url: str, test_database: str
+                   ) -> AsyncIterator[Services]:
     tenants_dsn = await migrated_service_dsn(admin_url, test_database, "tenants",
                                              "tucano_tenants", TENANTS_MIGRATIONS)
     keys = DeferredJwks()
     verifier = TokenVerifier(keys, issuer=auth_settings.jwt_issuer,
                              audience=auth_settings.jwt_audience)
     tenants_settings = load_settings(TenantsSettings, database_url=tenants_dsn, grpc_port=0)
-    async with serve_app(build_tenants, tenants_settings, verifier=verifier) as (tenants, _):
+    async with serve_app(build_tenants, tenants_settings, verifier=verifier) as (tenants, chan):
         settings = auth_settings.model_copy(
             update={"tenants_grpc_target": tenants.server.address})
         async with serve_app(build, settings) as served:
             keys.source = GrpcJwksSource(served[1])
-            yield served
+            yield Services(served, chan)
+
+
+@pytest.fixture(scope="session")
+def auth(services: Services) -> tuple[App, grpc.aio.Channel]:
+    return services.auth
+
+
+@pytest.fixture
+def tenants_stub(services: Services) -> tenants_pb2_grpc.TenantsServiceStub:
+    return tenants_pb2_grpc.TenantsServiceStub(services.tenants_channel)
 
 
 @pytest.fixture(scope="session")

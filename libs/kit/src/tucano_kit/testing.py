@@ -10,6 +10,7 @@ TUCANO_AMQP_URL, TUCANO_REDIS_URL (the services' own defaults).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -247,3 +248,14 @@ async def check_access_policy(channel: grpc.aio.Channel, service: Any, policy: A
             if failure is None or failure.code != grpc.StatusCode.UNAUTHENTICATED:
                 problems.append(f"{name}: anonymous caller not refused: {failure}")
     return problems
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within_s: float, what: str,
+                     interval_s: float = 0.1) -> None:
+    """Wait until `check()` is true, failing after `within_s` seconds (waits, never sleeps
+    a fixed time)."""
+    deadline = time.monotonic() + within_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within_s:g}s: {what}")
+        await asyncio.sleep(interval_s)

@@ -12,7 +12,8 @@ import grpc.aio
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_kit.auth import TokenVerifier
 from tucano_kit.grpc import GrpcServer, ServiceBinding
-from tucano_kit.runtime import open_database, open_redis
+from tucano_kit.lifecycle import background
+from tucano_kit.runtime import open_amqp, open_database, open_redis
 from tucano_kit.settings import ConfigError
 
 from tucano_auth.adapters.attempts import (
@@ -31,6 +32,7 @@ from tucano_auth.adapters.tokens import TokenSigner
 from tucano_auth.application import keys
 from tucano_auth.application.accounts import Deps
 from tucano_auth.domain.users import normalize_email
+from tucano_auth.entrypoints.amqp import tenant_events
 from tucano_auth.entrypoints.grpc.policy import POLICY
 from tucano_auth.entrypoints.grpc.servicer import AuthServicer
 from tucano_auth.settings import AuthSettings
@@ -84,6 +86,9 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
         tokens=signer,
         attempts=FallbackLoginAttempts(RedisLoginAttempts(redis), MemoryLoginAttempts()),
         clock=SystemClock())
+    amqp = await open_amqp(stack, settings, "tucano-auth")
+    await stack.enter_async_context(background(
+        "auth-tenant-events", lambda: tenant_events.run(amqp, deps.store)))
     verifier = TokenVerifier(LocalJwks(repository, ttl), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
     server = GrpcServer(

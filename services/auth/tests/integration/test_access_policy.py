@@ -35,6 +35,7 @@ EXPECTED = {
     "Signup": ('public', None),
     "Login": ('public', None),
     "Refresh": ('public', None),
+    "AcceptInvitation": ('public', None),
     "IssueServiceToken": ('public', None),
     "Logout": ('tenant', 'VIEWER'),
     "LogoutAll": ('tenant', 'VIEWER'),

@@ -7,11 +7,19 @@ import uuid
 
 import grpc
 import grpc.aio
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
-from tucano_kit.errors import Unavailable
+from tucano_kit.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    PermissionDenied,
+    Unavailable,
+)
 
 from tucano_auth.adapters.tokens import TokenSigner
-from tucano_auth.application.ports import MembershipView
+from tucano_auth.application.ports import InvitationView, MembershipView
 
 SERVICE_SUBJECT = "service:auth"
 
@@ -36,8 +44,7 @@ class GrpcTenants:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
-            raise Unavailable("TENANTS_UNAVAILABLE",
-                              "the tenants service could not complete the request") from exc
+            raise _translate(exc) from exc
 
     async def create_tenant(self, name: str, owner: uuid.UUID, request_id: uuid.UUID
                             ) -> uuid.UUID:
@@ -60,9 +67,50 @@ class GrpcTenants:
         m = reply.membership
         return MembershipView(uuid.UUID(m.tenant_id), m.tenant_name, m.role)
 
+    async def peek_invitation(self, token: str) -> InvitationView | None:
+        reply = await self._call("PeekInvitation", tenants_pb2.PeekInvitationRequest(token=token))
+        if reply is None:
+            return None
+        assert isinstance(reply, tenants_pb2.PeekInvitationResponse)
+        return InvitationView(email=reply.email, tenant_id=uuid.UUID(reply.tenant_id),
+                              tenant_name=reply.tenant_name, role=reply.role)
+
+    async def redeem_invitation(self, token: str, user_id: uuid.UUID, email: str
+                                ) -> MembershipView | None:
+        reply = await self._call("RedeemInvitation", tenants_pb2.RedeemInvitationRequest(
+            token=token, user_id=str(user_id), email=email))
+        if reply is None:
+            return None
+        assert isinstance(reply, tenants_pb2.RedeemInvitationResponse)
+        m = reply.membership
+        return MembershipView(uuid.UUID(m.tenant_id), m.tenant_name, m.role)
+
     async def memberships(self, user_id: uuid.UUID) -> list[MembershipView]:
         reply = await self._call("ListUserMemberships",
                                  tenants_pb2.ListUserMembershipsRequest(user_id=str(user_id)))
         assert isinstance(reply, tenants_pb2.ListUserMembershipsResponse)
         return [MembershipView(uuid.UUID(m.tenant_id), m.tenant_name, m.role)
                 for m in reply.memberships]
+
+
+_PASSED_ON: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
+}
+
+
+def _translate(exc: grpc.aio.AioRpcError) -> DomainError:
+    """Tenants' refusals (with their reason) pass through to auth's caller; anything else means
+    tenants could not answer."""
+    kind = _PASSED_ON.get(exc.code())
+    if kind is None:
+        return Unavailable("TENANTS_UNAVAILABLE",
+                           "the tenants service could not complete the request")
+    reason = "TENANTS_REFUSED"
+    status = rpc_status.from_call(exc)
+    for detail in status.details if status else []:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            reason = info.reason
+    return kind(reason, exc.details() or "refused by the tenants service")

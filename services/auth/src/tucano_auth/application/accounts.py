@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tucano_kit.errors import (
     FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
@@ -234,3 +237,61 @@ async def me(user_id: uuid.UUID, deps: Deps) -> tuple[User, list[MembershipView]
     if user is None:
         raise NotFound("USER_NOT_FOUND", "user not found")
     return user, await deps.tenants.memberships(user_id)
+
+
+@dataclass(frozen=True)
+class AcceptInvitation:
+    token: str
+    password: str
+    display_name: str
+    client_ip: str
+
+
+async def accept_invitation(cmd: AcceptInvitation, deps: Deps,
+                            password_problem: Callable[[str, list[str]], str | None]
+                            ) -> tuple[User, TokenPair, bool]:
+    """Join the invited tenant: an existing account proves itself with its password (throttled
+    like a sign-in); a new one is created, and rolled back if the invitation cannot be redeemed."""
+    invitation = await deps.tenants.peek_invitation(cmd.token)
+    if invitation is None:
+        raise NotFound("INVITATION_NOT_FOUND", "this invitation does not exist")
+    async with deps.store.transaction() as tx:
+        user = await tx.user_by_email(invitation.email)
+    if user is not None:
+        account = account_key(user.email)
+        wait = retry_after_s(await deps.attempts.counts(account, cmd.client_ip))
+        if wait > 0:
+            raise ResourceExhausted("LOGIN_THROTTLED", "too many failed sign-ins; try again "
+                                    "later", retry_after_s=wait)
+        if not await deps.hasher.verify(user.password_hash, cmd.password):
+            await deps.attempts.failed(account, cmd.client_ip)
+            raise Unauthenticated("INVALID_CREDENTIALS", INVALID_CREDENTIALS)
+        await deps.attempts.succeeded(account, cmd.client_ip)
+        async with deps.store.transaction() as tx:
+            membership = await _redeem(deps, cmd.token, user)
+            session, refresh = await tx.start_session(user.id, membership.tenant_id)
+        return user, await _pair(deps, session, refresh, membership.role,
+                                 platform_operator=user.platform_operator), False
+    problems = {}
+    if not cmd.display_name.strip():
+        problems["display_name"] = "is required for a new account"
+    if problem := password_problem(cmd.password, [invitation.email, cmd.display_name]):
+        problems["password"] = problem
+    if problems:
+        raise InvalidArgument([FieldViolation(f, d) for f, d in problems.items()])
+    new_user = User(id=uuid.uuid4(), email=invitation.email,
+                    display_name=cmd.display_name.strip(),
+                    password_hash=await deps.hasher.hash(cmd.password),
+                    platform_operator=False, created_at=deps.clock.now())
+    async with deps.store.transaction() as tx:  # uncommitted until the tenant accepted us
+        await tx.add_user(new_user)
+        membership = await _redeem(deps, cmd.token, new_user)
+        session, refresh = await tx.start_session(new_user.id, membership.tenant_id)
+    return new_user, await _pair(deps, session, refresh, membership.role), True
+
+
+async def _redeem(deps: Deps, token: str, user: User) -> MembershipView:
+    membership = await deps.tenants.redeem_invitation(token, user.id, user.email)
+    if membership is None:
+        raise NotFound("INVITATION_NOT_FOUND", "this invitation does not exist")
+    return membership

@@ -78,6 +78,12 @@ class AuthTransaction(Protocol):
     async def revoke_user_sessions(self, user_id: uuid.UUID, reason: str,
                                    tenant_id: uuid.UUID | None = None) -> int: ...
 
+    async def revoke_tenant_sessions(self, tenant_id: uuid.UUID, reason: str) -> int: ...
+
+    async def claim(self, consumer: str, message_id: str) -> bool:
+        """Inbox: True the first time this message is handled (in this transaction)."""
+        ...
+
 
 class AuthStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[AuthTransaction]: ...
@@ -100,6 +106,14 @@ class MembershipView:
     role: str
 
 
+@dataclass(frozen=True)
+class InvitationView:
+    email: str
+    tenant_id: uuid.UUID
+    tenant_name: str
+    role: str
+
+
 class Tenants(Protocol):
     """The tenants service, as auth needs it."""
 
@@ -112,6 +126,14 @@ class Tenants(Protocol):
                          ) -> MembershipView | None: ...
 
     async def memberships(self, user_id: uuid.UUID) -> list[MembershipView]: ...
+
+    async def peek_invitation(self, token: str) -> InvitationView | None:
+        """What a usable invitation token is for; None if it does not exist (refusals for
+        used, revoked or expired ones are raised as FailedPrecondition)."""
+        ...
+
+    async def redeem_invitation(self, token: str, user_id: uuid.UUID, email: str
+                                ) -> MembershipView | None: ...
 
 
 class TokenIssuer(Protocol):

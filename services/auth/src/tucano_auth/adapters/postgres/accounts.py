@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+from tucano_kit.amqp import inbox
 from tucano_kit.errors import AlreadyExists
 
 from tucano_auth.application.ports import RefreshGrant
@@ -120,6 +121,16 @@ class PostgresAuthTransaction:
             " WHERE user_id = $1 AND revoked_at IS NULL"
             " AND ($3::uuid IS NULL OR scope_tenant_id = $3)", user_id, reason, tenant_id)
         return int(result.split()[-1])
+
+
+    async def revoke_tenant_sessions(self, tenant_id: uuid.UUID, reason: str) -> int:
+        result = await self._conn.execute(
+            "UPDATE sessions SET revoked_at = clock_timestamp(), revoked_reason = $2"
+            " WHERE scope_tenant_id = $1 AND revoked_at IS NULL", tenant_id, reason)
+        return int(result.split()[-1])
+
+    async def claim(self, consumer: str, message_id: str) -> bool:
+        return await inbox.claim(self._conn, consumer, message_id)
 
 
 class PostgresAuthStore:

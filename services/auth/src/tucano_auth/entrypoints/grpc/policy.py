@@ -12,6 +12,7 @@ POLICY: Policy = {
     f"{SERVICE}/Signup": Access.public(),
     f"{SERVICE}/Login": Access.public(),
     f"{SERVICE}/Refresh": Access.public(),
+    f"{SERVICE}/AcceptInvitation": Access.public(),
     f"{SERVICE}/IssueServiceToken": Access.internal(),
     f"{SERVICE}/Logout": Access.tenant(Role.VIEWER),
     f"{SERVICE}/LogoutAll": Access.tenant(Role.VIEWER),

@@ -165,6 +165,24 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                                                  tenant_name=m.tenant_name, role=m.role)
                          for m in memberships])
 
+    async def AcceptInvitation(self, request: auth_pb2.AcceptInvitationRequest,
+                               context: grpc.aio.ServicerContext
+                               ) -> auth_pb2.AcceptInvitationResponse:
+        with Violations() as v:
+            v.check(0 < len(request.token) <= MAX_SECRET, "token", "is required")
+            v.check(0 < len(request.password) <= MAX_SECRET, "password", "is required")
+            problem = (display_name_problem(request.display_name)
+                       if request.display_name else None)
+            if problem:
+                v.add("display_name", problem)
+        user, pair, created = await accounts.accept_invitation(
+            accounts.AcceptInvitation(request.token, request.password, request.display_name,
+                                      client_ip(context)), self._deps,
+            lambda password, inputs: password_problem(password, user_inputs=inputs))
+        return auth_pb2.AcceptInvitationResponse(user=user_to_proto(user),
+                                                 tokens=pair_to_proto(pair),
+                                                 user_created=created)
+
     async def IssueServiceToken(self, request: auth_pb2.IssueServiceTokenRequest,
                                 context: grpc.aio.ServicerContext
                                 ) -> auth_pb2.IssueServiceTokenResponse:
