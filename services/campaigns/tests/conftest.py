@@ -11,7 +11,7 @@ from tucano_campaigns.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_campaigns.bootstrap import App, build
 from tucano_campaigns.settings import CampaignsSettings
 from tucano_kit.settings import load_settings
-from tucano_kit.testing import TokenFactory, migrated_service_dsn, serve_app
+from tucano_kit.testing import StaticTenantGate, TokenFactory, migrated_service_dsn, serve_app
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +21,11 @@ async def campaigns_dsn(admin_url: str, test_database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def campaigns(campaigns_dsn: str, tokens: TokenFactory
+async def campaigns(campaigns_dsn: str, tokens: TokenFactory, tenant_gate: StaticTenantGate
                     ) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
     settings = load_settings(CampaignsSettings, database_url=campaigns_dsn, grpc_port=0)
-    async with serve_app(build, settings, verifier=tokens.verifier()) as served:
+    async with serve_app(build, settings, verifier=tokens.verifier(),
+                         gate=tenant_gate) as served:
         yield served
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import grpc.aio
 import pytest
 from tucano_kit.settings import load_settings
-from tucano_kit.testing import TokenFactory, migrated_service_dsn, serve_app
+from tucano_kit.testing import StaticTenantGate, TokenFactory, migrated_service_dsn, serve_app
 from tucano_messaging.adapters.postgres import MIGRATIONS, SCHEMA
 from tucano_messaging.bootstrap import App, build
 from tucano_messaging.settings import MessagingSettings
@@ -20,8 +20,9 @@ async def messaging_dsn(admin_url: str, test_database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def messaging(messaging_dsn: str, tokens: TokenFactory
+async def messaging(messaging_dsn: str, tokens: TokenFactory, tenant_gate: StaticTenantGate
                     ) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
     settings = load_settings(MessagingSettings, database_url=messaging_dsn, grpc_port=0)
-    async with serve_app(build, settings, verifier=tokens.verifier()) as served:
+    async with serve_app(build, settings, verifier=tokens.verifier(),
+                         gate=tenant_gate) as served:
         yield served

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from tucano_kit.errors import PermissionDenied, Unauthenticated
+from tucano_kit.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 
 ALGORITHMS = ["ES256"]
 log = logging.getLogger("tucano.auth")
@@ -86,6 +86,7 @@ class Access:
     kind: str
     min_role: Role | None = None
     edge: bool = True
+    writes: bool = False  # refused while the caller's tenant is suspended
 
     @classmethod
     def public(cls) -> Access:
@@ -98,8 +99,10 @@ class Access:
         return cls("public", edge=False)
 
     @classmethod
-    def tenant(cls, min_role: Role) -> Access:
-        return cls("tenant", min_role)
+    def tenant(cls, min_role: Role, *, writes: bool = False) -> Access:
+        """A member of the caller's tenant with at least `min_role`. `writes`: the RPC sends,
+        launches, imports or otherwise changes tenant data, which a suspended tenant may not."""
+        return cls("tenant", min_role, writes=writes)
 
     @classmethod
     def service(cls) -> Access:
@@ -131,6 +134,23 @@ class Access:
                 "ROLE_TOO_LOW", f"requires role {self.min_role.name.lower()} or higher",
                 {"required_role": self.min_role.name.lower(),
                  "caller_role": caller.role.name.lower()})
+
+
+class TenantGate(Protocol):
+    """The lifecycle state of a tenant ("active", "suspended", "closed"; "unknown" if there is
+    no such tenant), as the tenants service reports it (cached briefly by implementations)."""
+
+    async def state(self, tenant_id: str) -> str: ...
+
+
+def check_standing(access: Access, tenant_id: str, state: str) -> None:
+    """A closed (or unknown) tenant's tokens are refused; a suspended tenant may only read."""
+    if state in ("closed", "unknown"):
+        raise Unauthenticated("TENANT_CLOSED", "this tenant is closed")
+    if state == "suspended" and access.writes:
+        raise FailedPrecondition("TENANT_SUSPENDED",
+                                 "the tenant is suspended: it can read but not send or change",
+                                 {"subject": tenant_id})
 
 
 Policy = Mapping[str, Access]

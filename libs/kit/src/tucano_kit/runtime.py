@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import grpc.aio
 import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
+from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 
 from tucano_kit.amqp.connection import connect as amqp_connect
 from tucano_kit.amqp.outbox import OutboxRelay
@@ -113,3 +116,57 @@ async def serve_until_stopped(server: GrpcServer, grace_s: float,
     await stopping.wait()
     log.info("stopping", extra={"grace_s": grace_s})
     await server.stop(grace_s)
+
+
+STATE_NAMES = {0: "unknown", 1: "active", 2: "suspended", 3: "closed"}
+
+
+class CachedTenantGate:
+    """A TenantGate over any `fetch(tenant_id) -> state`, cached for `ttl_s` so a suspension
+    or close takes effect within seconds without a lookup per request. When the source fails,
+    the last known state is used (with none, the call fails UNAVAILABLE)."""
+
+    def __init__(self, fetch: Callable[[str], Awaitable[str]], ttl_s: float = 5.0):
+        self._fetch, self._ttl = fetch, ttl_s
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    async def state(self, tenant_id: str) -> str:
+        cached = self._cache.get(tenant_id)
+        now = time.monotonic()
+        if cached and now - cached[1] < self._ttl:
+            return cached[0]
+        try:
+            state = await self._fetch(tenant_id)
+        except Unavailable:
+            if cached:
+                return cached[0]
+            raise
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[tenant_id] = (state, now)
+        return state
+
+
+class GrpcTenantStanding:
+    """The tenants service's GetTenantStanding, as a CachedTenantGate source."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float = 2.0):
+        self._stub = tenants_pb2_grpc.TenantsServiceStub(channel)
+        self._timeout = timeout_s
+
+    async def __call__(self, tenant_id: str) -> str:
+        try:
+            reply = await self._stub.GetTenantStanding(
+                tenants_pb2.GetTenantStandingRequest(tenant_id=tenant_id), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return "unknown"
+            raise Unavailable("TENANTS_UNAVAILABLE", "cannot check the tenant") from exc
+        return STATE_NAMES.get(reply.state, "unknown")
+
+
+async def remote_tenant_gate(stack: contextlib.AsyncExitStack,
+                             settings: BaseServiceSettings) -> CachedTenantGate:
+    channel = grpc.aio.insecure_channel(settings.tenants_grpc_target)
+    stack.push_async_callback(channel.close)
+    return CachedTenantGate(GrpcTenantStanding(channel))

@@ -39,6 +39,8 @@ class BaseServiceSettings(BaseSettings):
     jwt_issuer: str = Field("https://auth.tucano.local", description="`iss` of access tokens")
     jwt_audience: str = Field("tucano-api", description="`aud` of access tokens")
     auth_grpc_target: str = Field("127.0.0.1:50051", description="auth service, for the JWKS")
+    tenants_grpc_target: str = Field("127.0.0.1:50052",
+                                     description="tenants service, for tenant standing")
 
     @field_validator("amqp_url", "redis_url", "grpc_host", "auth_grpc_target", mode="after")
     @classmethod

@@ -259,3 +259,18 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within_s: float, w
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {within_s:g}s: {what}")
         await asyncio.sleep(interval_s)
+
+
+class StaticTenantGate:
+    """A TenantGate for tests: every tenant is active unless `states` says otherwise."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+
+    async def state(self, tenant_id: str) -> str:
+        return self.states.get(tenant_id, "active")
+
+
+@pytest.fixture(scope="session")
+def tenant_gate() -> StaticTenantGate:
+    return StaticTenantGate()

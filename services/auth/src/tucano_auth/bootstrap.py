@@ -13,7 +13,13 @@ from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_kit.auth import TokenVerifier
 from tucano_kit.grpc import GrpcServer, ServiceBinding
 from tucano_kit.lifecycle import background
-from tucano_kit.runtime import open_amqp, open_database, open_redis
+from tucano_kit.runtime import (
+    CachedTenantGate,
+    GrpcTenantStanding,
+    open_amqp,
+    open_database,
+    open_redis,
+)
 from tucano_kit.settings import ConfigError
 
 from tucano_auth.adapters.attempts import (
@@ -94,6 +100,7 @@ async def build(settings: AuthSettings, stack: contextlib.AsyncExitStack) -> App
     server = GrpcServer(
         domain="auth.tucano", policy=POLICY, verifier=verifier,
         host=settings.grpc_host, port=settings.grpc_port,
+        gate=CachedTenantGate(GrpcTenantStanding(tenants_channel)),
         bindings=[ServiceBinding(auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
                                  auth_pb2_grpc.add_AuthServiceServicer_to_server,
                                  AuthServicer(deps, repository, ttl, settings.clients))])

@@ -20,8 +20,6 @@ class AuthSettings(ServiceDatabaseSettings):
         description="base64 of 32 random bytes; encrypts signing keys at rest (AES-256-GCM)")
     access_token_ttl_s: int = Field(600, ge=60, le=3600,
                                     validation_alias="TUCANO_AUTH_ACCESS_TOKEN_TTL_S")
-    tenants_grpc_target: str = Field("127.0.0.1:50052",
-                                     validation_alias="TUCANO_TENANTS_GRPC_TARGET")
     service_clients: str = Field(
         "", validation_alias="TUCANO_AUTH_SERVICE_CLIENTS",
         description="internal clients allowed service tokens: `id:secret,id2:secret2`")

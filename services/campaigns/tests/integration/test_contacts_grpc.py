@@ -8,7 +8,7 @@ import grpc
 import pytest
 from tucano.campaigns.v1 import contacts_pb2, contacts_pb2_grpc
 from tucano_kit import paging
-from tucano_kit.testing import TokenFactory, expect_failure
+from tucano_kit.testing import StaticTenantGate, TokenFactory, expect_failure
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +128,21 @@ async def test_a_token_without_a_tenant_is_refused(contacts_stub: Stub,
         contacts_pb2.ListContactsRequest(), metadata=tokens.metadata(role=None)))
     assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED,
                                               "TENANT_REQUIRED")
+
+
+async def test_a_suspended_tenant_reads_but_cannot_write_and_a_closed_one_is_refused(
+        contacts_stub: Stub, tokens: TokenFactory, tenant_gate: StaticTenantGate) -> None:
+    tenant = new_tenant()
+    md = tokens.metadata(tenant_id=tenant, role="owner")
+    await contacts_stub.CreateContact(create("+16505550180"), metadata=md)
+    tenant_gate.states[tenant] = "suspended"
+    failure = await expect_failure(contacts_stub.CreateContact(create("+16505550181"),
+                                                               metadata=md))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                              "TENANT_SUSPENDED")
+    listed = await contacts_stub.ListContacts(contacts_pb2.ListContactsRequest(), metadata=md)
+    assert len(listed.contacts) == 1
+    tenant_gate.states[tenant] = "closed"
+    failure = await expect_failure(contacts_stub.ListContacts(contacts_pb2.ListContactsRequest(),
+                                                              metadata=md))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TENANT_CLOSED")

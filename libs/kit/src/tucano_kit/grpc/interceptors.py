@@ -26,7 +26,16 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from tucano_kit import context
-from tucano_kit.auth import Access, Caller, Policy, TokenVerifier, bearer_token, set_caller
+from tucano_kit.auth import (
+    Access,
+    Caller,
+    Policy,
+    TenantGate,
+    TokenVerifier,
+    bearer_token,
+    check_standing,
+    set_caller,
+)
 from tucano_kit.errors import DomainError, FieldViolation, InvalidArgument
 from tucano_kit.grpc.status import internal_status, to_rpc_status
 from tucano_kit.telemetry import current_trace_id, extract_context
@@ -40,10 +49,12 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 class RequestInterceptor(grpc.aio.ServerInterceptor):
     """Context, auth, error mapping and access logging for every RPC of one server."""
 
-    def __init__(self, *, domain: str, policy: Policy, verifier: TokenVerifier | None):
+    def __init__(self, *, domain: str, policy: Policy, verifier: TokenVerifier | None,
+                 gate: TenantGate | None = None):
         self._domain = domain
         self._policy = policy
         self._verifier = verifier
+        self._gate = gate
 
     def access_for(self, method: str) -> Access:
         if method.startswith(PUBLIC_PREFIXES):
@@ -111,6 +122,9 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         else:
             caller = await self._verifier.verify(token)
         access.authorize(caller)
+        if access.kind == "tenant" and self._gate is not None and caller is not None \
+                and caller.tenant_id is not None:
+            check_standing(access, caller.tenant_id, await self._gate.state(caller.tenant_id))
         return caller
 
 

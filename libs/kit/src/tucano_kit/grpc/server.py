@@ -18,7 +18,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from tucano_kit.auth import Policy, TokenVerifier
+from tucano_kit.auth import Policy, TenantGate, TokenVerifier
 from tucano_kit.grpc.interceptors import RequestInterceptor
 
 log = logging.getLogger("tucano.grpc")
@@ -54,11 +54,13 @@ class GrpcServer:
 
     def __init__(self, *, domain: str, bindings: Sequence[ServiceBinding], policy: Policy,
                  verifier: TokenVerifier | None, host: str, port: int,
+                 gate: TenantGate | None = None,
                  extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = ()):
         check_policy(bindings, policy)
         self._bindings = list(bindings)
         self._host, self._requested_port = host, port
-        self.interceptor = RequestInterceptor(domain=domain, policy=policy, verifier=verifier)
+        self.interceptor = RequestInterceptor(domain=domain, policy=policy, verifier=verifier,
+                                              gate=gate)
         self._server = grpc.aio.server(
             interceptors=[*extra_interceptors, self.interceptor],
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -7,7 +7,7 @@ from tucano_kit.auth import Access, Policy, Role
 CONTACTS = "/tucano.campaigns.v1.ContactsService"
 
 POLICY: Policy = {
-    f"{CONTACTS}/CreateContact": Access.tenant(Role.OPERATOR),
+    f"{CONTACTS}/CreateContact": Access.tenant(Role.OPERATOR, writes=True),
     f"{CONTACTS}/GetContact": Access.tenant(Role.VIEWER),
     f"{CONTACTS}/ListContacts": Access.tenant(Role.VIEWER),
 }
