@@ -33,7 +33,7 @@ EXPECTED = {
     "AbandonTenant": ("service", None),
     "GetMembership": ("service", None),
     "ListUserMemberships": ("service", None),
-    "GetTenantStanding": ("service", None),
+    "GetTenantStanding": ("public", None),
     "PeekInvitation": ("service", None),
     "RedeemInvitation": ("service", None),
     "GetTenant": ("tenant", "VIEWER"),
@@ -49,6 +49,7 @@ EXPECTED = {
     "SuspendTenant": ("platform_operator", None),
     "ReactivateTenant": ("platform_operator", None),
     "UpdateTenantPlan": ("platform_operator", None),
+    "ShouldRateLimit": ("public", None),  # Envoy's RLS: Access.internal(), not routed
 }
 
 

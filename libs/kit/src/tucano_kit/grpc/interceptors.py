@@ -189,7 +189,11 @@ class _Envelope:
         if getattr(self, "logged", False):
             return
         self.logged = True
-        log.info("rpc", extra={
+        # Internal RPCs (the edge's rate-limit checks, other services' gates) come with every
+        # API request and are logged by their callers; keep them out of the INFO stream.
+        level = logging.DEBUG if self.access.kind == "public" and not self.access.edge \
+            else logging.INFO
+        log.log(level, "rpc", extra={
             "rpc_method": self.method, "grpc_code": self.code.name,
             "duration_ms": round((time.perf_counter() - self.started) * 1000, 2)})
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from tucano_kit.auth import Role
 
 from tucano_tenants.domain.plans import Limits, Plan
+from tucano_tenants.domain.ratelimit import Consumption, Slot
 from tucano_tenants.domain.tenants import (
     Invitation,
     Membership,
@@ -82,3 +84,17 @@ class TenantAdmin(Protocol):
 
     async def redeem_invitation(self, token_sha256: bytes, user_id: uuid.UUID, email: str
                                 ) -> Membership: ...
+
+
+class CounterUnavailable(Exception):
+    """A counter's store did not answer in time (or at all)."""
+
+
+class Counter(Protocol):
+    """Rate-limit counters (Redis, shared by every process; or in-process)."""
+
+    async def consume(self, slots: Sequence[Slot], hits: int, now: float) -> Consumption:
+        """Count `hits` in the window of `now` of every slot if all of them have room, else in
+        none, atomically with respect to everyone sharing the counter. Raises
+        CounterUnavailable when the store cannot answer within its timeout."""
+        ...

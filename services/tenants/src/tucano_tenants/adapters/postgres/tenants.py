@@ -403,3 +403,17 @@ class PostgresTenantAdmin:
                 f"SELECT {_MEMBERSHIP} FROM memberships m JOIN tenants t ON t.id = m.tenant_id"
                 " WHERE m.user_id = $1 AND m.tenant_id = $2", user_id, invitation.tenant_id)
         return _membership(row)
+
+
+class LocalTenantStanding:
+    """The tenants service's own CachedTenantGate source: its database, no network hop."""
+
+    def __init__(self, admin: PostgresTenantAdmin):
+        self._admin = admin
+
+    async def __call__(self, tenant_id: str) -> str:
+        try:
+            details = await self._admin.details(uuid.UUID(tenant_id), operator=True)
+        except ValueError:
+            return "unknown"
+        return details.tenant.state.value if details else "unknown"

@@ -12,7 +12,8 @@ POLICY: Policy = {
     f"{SERVICE}/AbandonTenant": Access.service(),
     f"{SERVICE}/GetMembership": Access.service(),
     f"{SERVICE}/ListUserMemberships": Access.service(),
-    f"{SERVICE}/GetTenantStanding": Access.service(),
+    # Other services' gates ask on every (cached) tenant request; internal-only, no token.
+    f"{SERVICE}/GetTenantStanding": Access.internal(),
     f"{SERVICE}/PeekInvitation": Access.service(),
     f"{SERVICE}/RedeemInvitation": Access.service(),
     f"{SERVICE}/GetTenant": Access.tenant(Role.VIEWER),
@@ -28,4 +29,6 @@ POLICY: Policy = {
     f"{SERVICE}/SuspendTenant": Access.platform_operator(),
     f"{SERVICE}/ReactivateTenant": Access.platform_operator(),
     f"{SERVICE}/UpdateTenantPlan": Access.platform_operator(),
+    # Envoy's ratelimit filter calls this without a token; the edge never routes it.
+    "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit": Access.internal(),
 }

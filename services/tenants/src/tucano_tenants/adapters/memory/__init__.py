@@ -1,0 +1,1 @@
+"""In-process adapters of the tenants service (rate-limit counters while Redis is away)."""

@@ -1,0 +1,1 @@
+"""Redis adapters of the tenants service (rate-limit counters shared by every process)."""
