@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -37,6 +37,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("TUCANO_DATABASE_ADMIN_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
 EDGE_PORT, ADMIN_PORT, SIM_PORT = 18080, 19901, 18090
+CORS_ORIGIN = "https://dashboard.e2e.test"  # the dashboard origin the edge allows
+JWKS_CACHE_S = 10  # Envoy refetches auth's JWKS this often (rotation test waits for it)
+SIGN_IN_LIMIT_PER_MINUTE = 300  # per client address, by the RLS (test_rate_limits.py)
+# The edge limits every tenant to its plan (the free plan: 5 requests/s); flows drive a tenant
+# faster than a person does. test_rate_limits.py sets low limits per tenant, as overrides.
+RELAXED_PLANS = ("UPDATE tenants.plans SET"
+                 " api_requests_per_second = GREATEST(api_requests_per_second, 1000),"
+                 " api_requests_per_minute = GREATEST(api_requests_per_minute, 100000)")
 SERVICE_PORTS = {spec.name: 58100 + spec.default_grpc_port % 100 for spec in SERVICES}  # 5815x
 # TUCANO_E2E_SERVICES=tenants,auth runs a subset (default: every implemented service)
 WANTED = {n.strip() for n in os.environ.get("TUCANO_E2E_SERVICES", "").split(",") if n.strip()
@@ -112,8 +120,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
+async def _admin(sql: str, database: str | None = None) -> None:
+    url = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{database}")) if database else ADMIN_URL
+    conn = await asyncpg.connect(url)
     try:
         await conn.execute(sql)
     finally:
@@ -149,6 +158,10 @@ def _environment(database: str, services: tuple[ServiceSpec, ...], var_dir: Path
         "TUCANO_AUTH_GRPC_TARGET": f"127.0.0.1:{SERVICE_PORTS['auth']}",
         "TUCANO_WEBHOOKS_VERIFY_TOKEN": verify_token,
         "TUCANO_WEBHOOKS_APP_SECRET": app_secret,
+        "TUCANO_EDGE_CORS_ORIGINS": CORS_ORIGIN,
+        "TUCANO_EDGE_JWKS_CACHE_S": str(JWKS_CACHE_S),
+        # every test signs up from 127.0.0.1: far more sign-ins per minute than a person makes
+        "TUCANO_RATELIMIT_AUTH_PER_IP_PER_MINUTE": str(SIGN_IN_LIMIT_PER_MINUTE),
         "PYTHONUNBUFFERED": "1",
     })
     for spec in SERVICES:
@@ -213,6 +226,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                        else f"not ready within {START_TIMEOUT_S:g}s")
                 pytest.fail(f"tucano-stack up {why}; its output:\n{stack.output()}",
                             pytrace=False)
+        if stack.running("tenants"):
+            asyncio.run(_admin(RELAXED_PLANS, database))
         yield stack
     finally:
         problems = _stop(stack)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -40,6 +41,16 @@ def assert_status_json(response: httpx.Response, http_status: int, code: int) ->
     return dict(body)
 
 
+def signed_up(http: httpx.Client) -> dict[str, str]:
+    """The authorization header of a new user (and tenant), signed up through the edge."""
+    response = http.post("/v1/auth:signup", json={
+        "email": f"stack.{secrets.token_hex(4)}@example.com",
+        "password": "correct horse battery staple", "display_name": "Stack",
+        "tenant_name": "Stack Co"})
+    assert response.status_code == 200, response.text
+    return {"authorization": f"Bearer {response.json()['tokens']['access_token']}"}
+
+
 def test_rendered_edge_config_validates(stack: Stack) -> None:
     config = stack.var_dir / "envoy.yaml"
     result = subprocess.run([str(venv_bin() / "envoy"), "--mode", "validate", "-c", str(config)],
@@ -69,8 +80,15 @@ def test_native_grpc_through_the_edge_port(stack: Stack) -> None:
     assert dict(call.initial_metadata()).get("x-request-id")
 
 
+def test_unknown_rest_path_needs_a_token_like_any_other(stack: Stack,
+                                                        http: httpx.Client) -> None:
+    body = assert_status_json(http.get("/v1/no-such-thing"), 401, 16)
+    assert body["details"][0]["reason"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.needs_service("auth")
 def test_unknown_rest_path_is_404_status_json(stack: Stack, http: httpx.Client) -> None:
-    body = assert_status_json(http.get("/v1/no-such-thing"), 404, 5)
+    body = assert_status_json(http.get("/v1/no-such-thing", headers=signed_up(http)), 404, 5)
     assert "/v1/no-such-thing" in body["message"]
 
 
@@ -129,10 +147,11 @@ def test_jwks_lists_ec_keys(stack: Stack, http: httpx.Client) -> None:
     assert all(key["kty"] == "EC" for key in keys), keys
 
 
+@pytest.mark.needs_service("auth")
 @pytest.mark.needs_service("campaigns")
 def test_malformed_json_post_is_400_status_json(stack: Stack, http: httpx.Client) -> None:
     response = http.post("/v1/contacts", content=b'{"contact": {"phone_number": }}',
-                         headers={"content-type": "application/json"})
+                         headers={"content-type": "application/json", **signed_up(http)})
     assert_status_json(response, 400, 3)
 
 

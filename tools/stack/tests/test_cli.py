@@ -47,8 +47,14 @@ def test_unreachable_postgres_is_one_line_naming_the_setting(tmp_path: Path) -> 
     assert_one_line_error(result, "TUCANO_DATABASE_ADMIN_URL")
 
 
-def test_bad_settings_are_one_line_naming_the_variable() -> None:
+def test_bad_settings_are_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert_one_line_error(run("render-edge", TUCANO_EDGE_PORT="eighty"), "TUCANO_EDGE_PORT")
+    cert = tmp_path / "cert.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    result = run("render-edge", TUCANO_EDGE_TLS_CERT=str(cert), TUCANO_EDGE_TLS_KEY="")
+    assert_one_line_error(result, "TUCANO_EDGE_TLS_CERT and TUCANO_EDGE_TLS_KEY")
+    assert_one_line_error(run("render-edge", TUCANO_EDGE_CORS_ORIGINS="app.example.com"),
+                          "TUCANO_EDGE_CORS_ORIGINS")
     assert_one_line_error(run("up", TUCANO_STACK_SERVICES="tenants,billing"),
                           "TUCANO_STACK_SERVICES")
 

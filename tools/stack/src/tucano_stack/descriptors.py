@@ -30,6 +30,7 @@ class Catalogue:
 
     services_by_package: dict[str, tuple[str, ...]]  # package -> full service names
     http_rules: dict[str, tuple[HttpRule, ...]]  # package -> rules
+    methods_by_package: dict[str, tuple[str, ...]]  # package -> gRPC paths (/pkg.Svc/Method)
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -63,6 +64,7 @@ def catalogue(path: Path) -> Catalogue:
     """Every service declared in a `tucano.` package of the descriptor set at `path`."""
     services: dict[str, list[str]] = defaultdict(list)
     rules: dict[str, list[HttpRule]] = defaultdict(list)
+    methods: dict[str, list[str]] = defaultdict(list)
     for file in load_set(path).file:
         if not file.package.startswith(TUCANO_PACKAGE_PREFIX):
             continue
@@ -70,6 +72,7 @@ def catalogue(path: Path) -> Catalogue:
             full = f"{file.package}.{service.name}"
             services[file.package].append(full)
             for method in service.method:
+                methods[file.package].append(f"/{full}/{method.name}")
                 if method.options.HasExtension(annotations_pb2.http):
                     rules[file.package].extend(_rule(
                         method.options.Extensions[annotations_pb2.http], f"{full}.{method.name}"))
@@ -78,4 +81,5 @@ def catalogue(path: Path) -> Catalogue:
                           f"`{TUCANO_PACKAGE_PREFIX}` package; run scripts/gen_protos.py")
     return Catalogue(
         services_by_package={p: tuple(sorted(names)) for p, names in sorted(services.items())},
-        http_rules={p: tuple(r) for p, r in sorted(rules.items())})
+        http_rules={p: tuple(r) for p, r in sorted(rules.items())},
+        methods_by_package={p: tuple(m) for p, m in sorted(methods.items())})

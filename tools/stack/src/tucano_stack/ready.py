@@ -3,8 +3,9 @@ everything is. Under `up` it runs as the `ready` process with `--hold`: it then 
 readiness failure (exit 1) stops the whole stack, and success leaves the stack running.
 
 Healthy means: each service answers grpc.health.v1 SERVING for "" and for every service of its
-proto package in the descriptor set; Envoy's admin /ready says LIVE; the simulator's
-/_sim/health answers 200.
+proto package in the descriptor set; Envoy's admin /ready says LIVE and (with auth running)
+Envoy has fetched auth's JWKS at least once, so tokens are checked from the first request; the
+simulator's /_sim/health answers 200.
 """
 
 from __future__ import annotations
@@ -83,6 +84,28 @@ def http_probe(url: str, expect_body: str | None = None) -> Probe:
     return probe
 
 
+JWKS_FETCHED_STAT = "http.edge.jwt_authn.jwks_fetch_success"
+
+
+def stat_probe(admin_url: str, stat: str) -> Probe:
+    """Healthy once Envoy's counter `stat` is above zero."""
+    url = f"{admin_url}/stats?filter=^{stat}$"
+
+    def probe() -> str | None:
+        try:
+            with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
+                text = response.read(4096).decode(errors="replace")
+        except (urllib.error.URLError, OSError) as exc:
+            return f"GET {url}: {getattr(exc, 'reason', exc)}"
+        for line in text.splitlines():
+            name, _, value = line.partition(": ")
+            if name == stat and value.strip().isdigit() and int(value) > 0:
+                return None
+        return f"{stat} is 0 (Envoy has not fetched auth's JWKS yet)"
+
+    return probe
+
+
 def probes(settings: StackSettings, services: Sequence[ServiceSpec], catalogue: Catalogue,
            with_sim: bool) -> dict[str, Probe]:
     found: dict[str, Probe] = {}
@@ -90,6 +113,8 @@ def probes(settings: StackSettings, services: Sequence[ServiceSpec], catalogue: 
         names = ["", *catalogue.services_by_package.get(spec.proto_package, ())]
         found[spec.name] = GrpcHealthProbe(settings.grpc_address(spec), names)
     found["envoy"] = http_probe(f"{settings.admin_url}/ready", expect_body="LIVE")
+    if any(spec.name == "auth" for spec in services):
+        found["envoy-jwks"] = stat_probe(settings.admin_url, JWKS_FETCHED_STAT)
     if with_sim:
         found["sim"] = http_probe(f"{settings.sim_url}/_sim/health")
     return found
@@ -119,28 +144,40 @@ def banner(settings: StackSettings, services: Sequence[ServiceSpec], catalogue: 
         "=" * 78,
         f" {READY_MARKER}",
         f"   REST        {settings.edge_url}",
-        f"   gRPC        {edge}   (native gRPC over h2c, same port as REST)",
+        f"   gRPC        {edge}   (native gRPC over {'TLS' if settings.tls else 'h2c'}, same "
+        "port as REST)",
         "   services    direct gRPC, with health and reflection:",
         *(f"     {s.name:<{width}}  {settings.grpc_address(s)}" for s in services),
         (f"   simulator   {settings.sim_url}   (health: {settings.sim_url}/_sim/health)"
          if with_sim else "   simulator   not installed (skipped)"),
         f"   Envoy admin {settings.admin_url}",
-        " Try:",
+        " Try (public paths; the others need `-H 'authorization: Bearer <access_token>'`, from",
+        "      POST /v1/auth:signup or /v1/auth:login):",
     ]
+    public = public_rpcs()
     for spec in services:
         rules = [r for r in catalogue.http_rules.get(spec.proto_package, ())
-                 if r.method == "GET" and "{" not in r.path]
+                 if r.method == "GET" and "{" not in r.path and r.rpc in public]
         if rules:
             lines.append(f"   curl -si {settings.edge_url}{rules[0].path}")
     spec = services[0]
     first_rules = catalogue.http_rules.get(spec.proto_package, ())
     if first_rules:
         service, method = first_rules[0].rpc.rsplit(".", 1)
-        lines.append(f"   grpcurl -plaintext -protoset {settings.descriptors} {edge} "
+        transport = "-insecure" if settings.tls else "-plaintext"
+        lines.append(f"   grpcurl {transport} -protoset {settings.descriptors} {edge} "
                      f"{service}/{method}")
     lines.append(f"   grpcurl -plaintext {settings.grpc_address(spec)} list")
     lines += [" Ctrl-C stops everything.", "=" * 78]
     return "\n".join(lines)
+
+
+def public_rpcs() -> set[str]:
+    """Full names of the RPCs the edge serves without a token."""
+    from tucano_stack.access import Exposure, exposure, load_policies  # noqa: PLC0415
+
+    return {path[1:].replace("/", ".") for policy in load_policies().values()
+            for path, access in policy.items() if exposure(access) is Exposure.PUBLIC}
 
 
 def hold() -> None:

@@ -12,8 +12,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tucano_kit.settings import ConfigError, load_settings, validate_dsn
 
@@ -42,6 +43,17 @@ class StackSettings(BaseSettings):
     edge_log_level: str = Field("warn", validation_alias="TUCANO_EDGE_LOG_LEVEL")
     edge_descriptors: str = Field("", validation_alias="TUCANO_EDGE_DESCRIPTORS",
                                   description="descriptor set; default build/descriptors.binpb")
+    edge_tls_cert: str = Field("", validation_alias="TUCANO_EDGE_TLS_CERT",
+                               description="PEM certificate chain; with the key, serve HTTPS")
+    edge_tls_key: str = Field("", validation_alias="TUCANO_EDGE_TLS_KEY",
+                              description="PEM private key of TUCANO_EDGE_TLS_CERT")
+    edge_cors_origins: str = Field("", validation_alias="TUCANO_EDGE_CORS_ORIGINS",
+                                   description="comma-separated exact origins; empty: no CORS")
+    edge_jwks_cache_s: int = Field(30, ge=5, le=3600, validation_alias="TUCANO_EDGE_JWKS_CACHE_S",
+                                   description="how long Envoy keeps auth's JWKS")
+    # The same variables the services verify tokens with (tucano_kit BaseServiceSettings).
+    jwt_issuer: str = Field("https://auth.tucano.local", validation_alias="TUCANO_JWT_ISSUER")
+    jwt_audience: str = Field("tucano-api", validation_alias="TUCANO_JWT_AUDIENCE")
 
     sim_host: str = Field("127.0.0.1", validation_alias="SIM_HOST")
     sim_port: int = _port(8090, "SIM_PORT")
@@ -86,6 +98,37 @@ class StackSettings(BaseSettings):
             raise ValueError("must name at least one service")
         return ",".join(names)
 
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("edge_tls_cert", "edge_tls_key")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> StackSettings:
+        if bool(self.edge_tls_cert) != bool(self.edge_tls_key):
+            raise ConfigError("TUCANO_EDGE_TLS_CERT and TUCANO_EDGE_TLS_KEY: set both "
+                              "(HTTPS) or neither (plain HTTP)")
+        return self
+
+    @field_validator("edge_cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            parts = urlsplit(origin)
+            if (parts.scheme not in ("http", "https") or not parts.hostname
+                    or parts.path or parts.query or parts.fragment):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return value
+
     @field_validator("edge_log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -122,8 +165,16 @@ class StackSettings(BaseSettings):
         return self.root / "build" / "descriptors.binpb"
 
     @property
+    def tls(self) -> bool:
+        return bool(self.edge_tls_cert)
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.edge_cors_origins.split(",") if o.strip())
+
+    @property
     def edge_url(self) -> str:
-        return f"http://{self.edge_host}:{self.edge_port}"
+        return f"{'https' if self.tls else 'http'}://{self.edge_host}:{self.edge_port}"
 
     @property
     def admin_url(self) -> str:
