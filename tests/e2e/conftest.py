@@ -160,6 +160,8 @@ def _environment(database: str, services: tuple[ServiceSpec, ...], var_dir: Path
         "TUCANO_WEBHOOKS_APP_SECRET": app_secret,
         "TUCANO_EDGE_CORS_ORIGINS": CORS_ORIGIN,
         "TUCANO_EDGE_JWKS_CACHE_S": str(JWKS_CACHE_S),
+        # publish rotated keys longer ahead than the edge caches the key set
+        "TUCANO_AUTH_KEY_PUBLISH_LEAD_S": str(JWKS_CACHE_S * 2),
         # every test signs up from 127.0.0.1: far more sign-ins per minute than a person makes
         "TUCANO_RATELIMIT_AUTH_PER_IP_PER_MINUTE": str(SIGN_IN_LIMIT_PER_MINUTE),
         "PYTHONUNBUFFERED": "1",

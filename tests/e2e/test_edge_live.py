@@ -150,8 +150,10 @@ def _auth_env(stack: Stack) -> dict[str, str]:
 
 def test_a_rotated_signing_key_passes_the_edge(stack: Stack, http: httpx.Client) -> None:
     """Envoy 1.40 cannot refetch on an unknown kid: a new key reaches it when its JWKS cache
-    expires (TUCANO_EDGE_JWKS_CACHE_S, 10 s here, 30 s by default). Tokens signed by the
-    old key keep passing (auth keeps publishing it)."""
+    expires (TUCANO_EDGE_JWKS_CACHE_S, 10 s here, 30 s by default). So auth publishes a
+    rotated-in key TUCANO_AUTH_KEY_PUBLISH_LEAD_S (twice the cache here) before signing with it:
+    the very first token with the new kid must already pass. Tokens signed by the old key keep
+    passing (auth keeps publishing it)."""
     before = signup(http)
     email = http.get("/v1/me", headers=bearer(before)).json()["user"]["email"]
     old_kid = kid(before["access_token"])
@@ -173,8 +175,9 @@ def test_a_rotated_signing_key_passes_the_edge(stack: Stack, http: httpx.Client)
             if kid(token) == old_kid:
                 return False  # auth's signer has not switched yet
             seen.setdefault("signed", time.monotonic() - rotated)
-            return http.get("/v1/me", headers={"authorization": f"Bearer {token}"}
-                            ).status_code == 200
+            status = http.get("/v1/me", headers={"authorization": f"Bearer {token}"}).status_code
+            assert status == 200, f"the first token with the new key was refused: {status}"
+            return True
 
         assert wait_until(new_key_passes, ROTATION_WAIT_S, interval_s=1.0), seen
     print(f"rotation: new kid signing after {seen['signed']:.1f}s, accepted by the edge after "

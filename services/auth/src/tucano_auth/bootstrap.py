@@ -112,8 +112,10 @@ async def rotate_keys(settings: AuthSettings, args: list[str] | None = None) -> 
     async with contextlib.AsyncExitStack() as stack:
         pool = await open_pool(settings, stack)
         kid = await keys.rotate_key(PostgresKeyRepository(pool),
-                                    Es256KeyMaterial(KeySealer(settings.kek_bytes)))
-        print(f"new signing key {kid} is active")
+                                    Es256KeyMaterial(KeySealer(settings.kek_bytes)),
+                                    settings.key_publish_lead_s)
+        print(f"new signing key {kid} is published; it signs tokens in "
+              f"{settings.key_publish_lead_s:g}s")
 
 
 async def set_platform_operator(settings: AuthSettings, args: list[str]) -> None:

@@ -20,6 +20,10 @@ class AuthSettings(ServiceDatabaseSettings):
         description="base64 of 32 random bytes; encrypts signing keys at rest (AES-256-GCM)")
     access_token_ttl_s: int = Field(600, ge=60, le=3600,
                                     validation_alias="TUCANO_AUTH_ACCESS_TOKEN_TTL_S")
+    key_publish_lead_s: float = Field(
+        90.0, ge=0, le=3600, validation_alias="TUCANO_AUTH_KEY_PUBLISH_LEAD_S",
+        description="a rotated-in key is published this long before it signs: more than "
+                    "verifiers (Envoy's JWKS cache) keep the key set")
     service_clients: str = Field(
         "", validation_alias="TUCANO_AUTH_SERVICE_CLIENTS",
         description="internal clients allowed service tokens: `id:secret,id2:secret2`")

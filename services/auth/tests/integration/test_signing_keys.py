@@ -42,7 +42,7 @@ async def test_tokens_verify_against_the_published_keys_and_survive_rotation(
     app, channel = auth
     before = await app.signer.sign(subject="user-1", tenant_id="t-1", role="owner",
                                    session_id="s-1")
-    await rotate_keys(auth_settings)
+    await rotate_keys(auth_settings.model_copy(update={"key_publish_lead_s": 0}))
     await app.signer.reload()
     after = await app.signer.sign(subject="user-1", tenant_id="t-1", role="owner")
     verifier = TokenVerifier(StaticJwks(as_dicts(await jwks(channel))),
@@ -82,3 +82,16 @@ def test_a_malformed_key_encryption_key_is_a_config_error(monkeypatch: pytest.Mo
     monkeypatch.setenv("TUCANO_AUTH_KEY_ENCRYPTION_KEY", "c2hvcnQ=")
     with pytest.raises(ConfigError, match=r"TUCANO_AUTH_KEY_ENCRYPTION_KEY: .*32 bytes"):
         load_settings(AuthSettings)
+
+
+async def test_a_rotated_key_is_published_before_it_signs(
+        auth: tuple[App, grpc.aio.Channel], auth_settings: AuthSettings) -> None:
+    app, channel = auth
+    await app.signer.reload()
+    signing = jwt.get_unverified_header(await app.signer.sign(subject="u"))["kid"]
+    await rotate_keys(auth_settings.model_copy(update={"key_publish_lead_s": 600}))
+    await app.signer.reload()
+    published = [k.kid for k in await jwks(channel)]
+    still = jwt.get_unverified_header(await app.signer.sign(subject="u"))["kid"]
+    assert still == signing  # the old key signs until the new one's time comes
+    assert len(published) >= 2 and published[0] != signing and signing in published

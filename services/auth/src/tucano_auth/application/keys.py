@@ -14,10 +14,12 @@ async def ensure_active_key(keys: KeyRepository, material: KeyMaterial) -> bool:
     return await keys.rotate(kid, jwk, sealed, only_if_none_active=True)
 
 
-async def rotate_key(keys: KeyRepository, material: KeyMaterial) -> str:
-    """Activate a new key; the previous one stays published until its tokens expire."""
+async def rotate_key(keys: KeyRepository, material: KeyMaterial, publish_lead_s: float) -> str:
+    """Publish a new key now and sign with it after `publish_lead_s` (longer than verifiers
+    cache the key set); the previous one stays published until its last tokens expire."""
     kid, jwk, sealed = material.generate()
-    await keys.rotate(kid, jwk, sealed, only_if_none_active=False)
+    await keys.rotate(kid, jwk, sealed, only_if_none_active=False,
+                      publish_lead_s=publish_lead_s)
     return kid
 
 

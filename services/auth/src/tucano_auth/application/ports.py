@@ -26,9 +26,10 @@ class KeyRepository(Protocol):
     async def list(self) -> list[SigningKey]: ...
 
     async def rotate(self, kid: str, public_jwk: dict[str, object], sealed_private_key: bytes,
-                     *, only_if_none_active: bool) -> bool:
-        """Store a new active key and retire the previous one, atomically; with
-        `only_if_none_active`, do nothing (return False) if an active key exists."""
+                     *, only_if_none_active: bool, publish_lead_s: float = 0.0) -> bool:
+        """Store a new key, published now and signing from `publish_lead_s` on, when the
+        previous one retires; atomically. With `only_if_none_active`, do nothing (return
+        False) if a key exists."""
         ...
 
     async def active_private_key(self) -> tuple[str, bytes]:
