@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("TUCANO_DATABASE_ADMIN_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
 EDGE_PORT, ADMIN_PORT, SIM_PORT = 18080, 19901, 18090
+# The stack's own Redis, so a test can stop and restart it without touching the machine's.
+REDIS_PORT = 16379
 CORS_ORIGIN = "https://dashboard.e2e.test"  # the dashboard origin the edge allows
 JWKS_CACHE_S = 10  # Envoy refetches auth's JWKS this often (rotation test waits for it)
 SIGN_IN_LIMIT_PER_MINUTE = 300  # per client address, by the RLS (test_rate_limits.py)
@@ -64,6 +66,29 @@ def implemented(spec: ServiceSpec) -> bool:
     return missing_command(spec.command) is None
 
 
+class RedisServer:
+    """A private redis-server on loopback that tests may kill and start again."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while _port_free(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
 @dataclass
 class Stack:
     """A running `tucano-stack up` and everything it printed so far."""
@@ -74,6 +99,7 @@ class Stack:
     verify_token: str
     app_secret: str
     var_dir: Path
+    redis: RedisServer
     lines: list[str] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -159,6 +185,7 @@ def _environment(database: str, services: tuple[ServiceSpec, ...], var_dir: Path
         "TUCANO_WEBHOOKS_VERIFY_TOKEN": verify_token,
         "TUCANO_WEBHOOKS_APP_SECRET": app_secret,
         "TUCANO_EDGE_CORS_ORIGINS": CORS_ORIGIN,
+        "TUCANO_REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
         "TUCANO_EDGE_JWKS_CACHE_S": str(JWKS_CACHE_S),
         # publish rotated keys longer ahead than the edge caches the key set
         "TUCANO_AUTH_KEY_PUBLISH_LEAD_S": str(JWKS_CACHE_S * 2),
@@ -197,7 +224,7 @@ def _stop(stack: Stack) -> list[str]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    busy = [p for p in (EDGE_PORT, ADMIN_PORT, SIM_PORT, *SERVICE_PORTS.values())
+    busy = [p for p in (EDGE_PORT, ADMIN_PORT, SIM_PORT, REDIS_PORT, *SERVICE_PORTS.values())
             if not _port_free(p)]
     if busy:
         pytest.fail(f"e2e ports already in use (another e2e stack running?): {busy}")
@@ -206,6 +233,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if left_out:
         print(f"\ne2e: left out of the stack (not implemented yet or not in "
               f"TUCANO_E2E_SERVICES): {', '.join(left_out)}")
+    redis = RedisServer(REDIS_PORT)
+    redis.start()
     database = f"tucano_e2e_{secrets.token_hex(4)}"
     asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
     var_dir = tmp_path_factory.mktemp("stack-var")
@@ -216,7 +245,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env=_environment(database, services, var_dir, verify_token, app_secret),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     stack = Stack(proc=proc, database=database, services=services, verify_token=verify_token,
-                  app_secret=app_secret, var_dir=var_dir)
+                  app_secret=app_secret, var_dir=var_dir, redis=redis)
     reader = threading.Thread(target=_read, args=(stack,), name="stack-output", daemon=True)
     reader.start()
     try:
@@ -237,6 +266,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if proc.stdout is not None:
             proc.stdout.close()
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        redis.stop()
     if problems:
         pytest.fail("stack did not stop cleanly: " + "; ".join(problems)
                     + f"\nits output:\n{stack.output()}", pytrace=False)

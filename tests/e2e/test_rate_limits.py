@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ import asyncpg
 import grpc
 import httpx
 import pytest
+import redis as redis_lib
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano.vendor import envoy_rls_pb2, envoy_rls_pb2_grpc
 from tucano_kit.postgres.provision import dsn_for_database
@@ -135,3 +137,35 @@ def test_sign_in_is_limited_per_client_address(stack: Stack) -> None:
             answered.append(response)
         assert_edge_429(response)
         assert answered  # the first ones reached auth
+
+
+def test_redis_down_keeps_limiting_locally_and_sharing_resumes_when_it_returns(
+        stack: Stack, http: httpx.Client) -> None:
+    """The stack runs on its own redis-server (tests/e2e/conftest.py), killed and restarted
+    here. Every request is answered within its timeout throughout."""
+    tokens = signup(http)
+    asyncio.run(_sql(stack.database, "UPDATE tenants.tenants SET "
+                     "api_requests_per_second_override = 1000, "
+                     "api_requests_per_minute_override = 4 WHERE id = $1",
+                     uuid.UUID(tokens["tenant_id"])))
+    headers = {"authorization": f"Bearer {tokens['access_token']}"}
+    keys = redis_lib.Redis(port=stack.redis.port, socket_timeout=2)
+    stack.redis.stop()
+    statuses = []
+    with httpx.Client(base_url=stack.edge_url, timeout=5.0) as quick:  # a hang would fail here
+        for _ in range(MAX_ATTEMPTS):
+            statuses.append(quick.get("/v1/me", headers=headers).status_code)
+            if statuses[-1] == 429:
+                break
+    assert statuses[-1] == 429 and set(statuses) <= {200, 429}, statuses
+    assert 200 in statuses  # served while Redis is gone, and limited from local counters
+    stack.redis.start()
+
+    def shared_again() -> bool:
+        http.get("/v1/me", headers=headers)
+        return bool(keys.keys(f"rl:tenant:{tokens['tenant_id']}*"))
+
+    deadline = time.monotonic() + 30
+    while not shared_again():
+        assert time.monotonic() < deadline, "the limiter did not go back to Redis"
+        time.sleep(0.5)
