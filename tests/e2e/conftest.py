@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from tucano_stack.preflight import missing_command
 from tucano_stack.ready import READY_MARKER
@@ -284,3 +285,10 @@ def _needs_service(request: pytest.FixtureRequest) -> None:
                     f"({missing_command(spec.command)}); this test runs once it is")
     if name not in WANTED:
         pytest.skip(f"{name} is not in TUCANO_E2E_SERVICES")
+
+
+@pytest.fixture
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    """A REST client of the stack's edge."""
+    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
+        yield client

@@ -10,7 +10,6 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,12 +33,6 @@ AUTH_TARGET = "127.0.0.1:58151"  # the e2e stack's auth (tests/e2e/conftest.py S
 ROTATION_WAIT_S = 120.0
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
                     "referrer-policy": "no-referrer"}
-
-
-@pytest.fixture
-def http(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
-        yield client
 
 
 def signup(http: httpx.Client) -> dict[str, Any]:

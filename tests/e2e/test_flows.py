@@ -9,7 +9,6 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -34,12 +33,6 @@ async def _admin_fetchval(database: str, query: str, *args: object) -> object:
         return await conn.fetchval(query, *args)
     finally:
         await conn.close()
-
-
-@pytest.fixture
-def http(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
-        yield client
 
 
 def error(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -54,12 +53,6 @@ def _rls_served(stack: Stack) -> None:
                 pytest.skip("RLS not implemented yet: the tenants server does not serve "
                             "envoy.service.ratelimit.v3.RateLimitService")
             raise
-
-
-@pytest.fixture
-def http(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
-        yield client
 
 
 def signup(http: httpx.Client) -> dict[str, Any]:

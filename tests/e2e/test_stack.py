@@ -6,7 +6,6 @@ import json
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -22,12 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 HTTP_TIMEOUT_S = 15.0
 LOG_WAIT_S = 20.0  # Envoy flushes its access log every second; leave room on a busy machine
-
-
-@pytest.fixture
-def http(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.edge_url, timeout=HTTP_TIMEOUT_S) as client:
-        yield client
 
 
 def assert_status_json(response: httpx.Response, http_status: int, code: int) -> dict[str, Any]:

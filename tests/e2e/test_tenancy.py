@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,12 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
 
 PASSWORD = "correct horse battery staple"
 GATE_CACHE_S = 5  # tenant standing is cached this long by every service (CachedTenantGate)
-
-
-@pytest.fixture
-def http(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
-        yield client
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:
