@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from tucano_kit.errors import FailedPrecondition, PermissionDenied, Unauthenticated
+from tucano_kit.errors import FailedPrecondition, PermissionDenied, Unauthenticated, Unavailable
 
 ALGORITHMS = ["ES256"]
 log = logging.getLogger("tucano.auth")
@@ -136,11 +136,41 @@ class Access:
                  "caller_role": caller.role.name.lower()})
 
 
-class TenantGate(Protocol):
-    """The lifecycle state of a tenant ("active", "suspended", "closed"; "unknown" if there is
-    no such tenant), as the tenants service reports it (cached briefly by implementations)."""
+@dataclass(frozen=True)
+class TenantStanding:
+    """What other services need to know of a tenant, as the tenants service reports it:
+    lifecycle `state` ("active", "suspended", "closed"; "unknown" if there is no such tenant),
+    the plan limits they enforce, and the country for phone numbers written without a code."""
 
-    async def state(self, tenant_id: str) -> str: ...
+    state: str
+    max_contacts: int = 0
+    monthly_message_quota: int = 0
+    default_country: str = ""
+
+
+UNKNOWN_TENANT = TenantStanding(state="unknown")
+
+
+class TenantGate(Protocol):
+    """A tenant's standing (cached briefly by implementations)."""
+
+    async def standing(self, tenant_id: str) -> TenantStanding: ...
+
+
+_standing: ContextVar[TenantStanding | None] = ContextVar("standing", default=None)
+
+
+def current_standing() -> TenantStanding:
+    """The standing of the caller's tenant, as checked for the RPC being served (the server's
+    gate looks it up once per tenant-scoped RPC, so handlers read limits without another call)."""
+    standing = _standing.get()
+    if standing is None:
+        raise Unavailable("TENANT_STANDING_UNKNOWN", "the tenant's standing is not known")
+    return standing
+
+
+def set_standing(standing: TenantStanding | None) -> None:
+    _standing.set(standing)
 
 
 def check_standing(access: Access, tenant_id: str, state: str) -> None:

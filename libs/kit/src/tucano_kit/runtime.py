@@ -27,7 +27,7 @@ from tucano_kit.amqp.connection import connect as amqp_connect
 from tucano_kit.amqp.outbox import OutboxRelay
 from tucano_kit.amqp.publisher import Publisher
 from tucano_kit.amqp.topology import declare_topology
-from tucano_kit.auth import TokenVerifier
+from tucano_kit.auth import UNKNOWN_TENANT, TenantStanding, TokenVerifier
 from tucano_kit.errors import Unavailable
 from tucano_kit.grpc.server import GrpcServer
 from tucano_kit.lifecycle import background, connect_or_fail, stop_event
@@ -122,29 +122,30 @@ STATE_NAMES = {0: "unknown", 1: "active", 2: "suspended", 3: "closed"}
 
 
 class CachedTenantGate:
-    """A TenantGate over any `fetch(tenant_id) -> state`, cached for `ttl_s` so a suspension
-    or close takes effect within seconds without a lookup per request. When the source fails,
-    the last known state is used (with none, the call fails UNAVAILABLE)."""
+    """A TenantGate over any `fetch(tenant_id) -> TenantStanding`, cached for `ttl_s` so a
+    suspension, a close or a plan change takes effect within seconds without a lookup per
+    request. When the source fails, the last known standing is used (with none, the call fails
+    UNAVAILABLE)."""
 
-    def __init__(self, fetch: Callable[[str], Awaitable[str]], ttl_s: float = 5.0):
+    def __init__(self, fetch: Callable[[str], Awaitable[TenantStanding]], ttl_s: float = 5.0):
         self._fetch, self._ttl = fetch, ttl_s
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: dict[str, tuple[TenantStanding, float]] = {}
 
-    async def state(self, tenant_id: str) -> str:
+    async def standing(self, tenant_id: str) -> TenantStanding:
         cached = self._cache.get(tenant_id)
         now = time.monotonic()
         if cached and now - cached[1] < self._ttl:
             return cached[0]
         try:
-            state = await self._fetch(tenant_id)
+            standing = await self._fetch(tenant_id)
         except Unavailable:
             if cached:
                 return cached[0]
             raise
         if len(self._cache) > 100_000:
             self._cache.clear()
-        self._cache[tenant_id] = (state, now)
-        return state
+        self._cache[tenant_id] = (standing, now)
+        return standing
 
 
 class GrpcTenantStanding:
@@ -154,15 +155,19 @@ class GrpcTenantStanding:
         self._stub = tenants_pb2_grpc.TenantsServiceStub(channel)
         self._timeout = timeout_s
 
-    async def __call__(self, tenant_id: str) -> str:
+    async def __call__(self, tenant_id: str) -> TenantStanding:
         try:
             reply = await self._stub.GetTenantStanding(
                 tenants_pb2.GetTenantStandingRequest(tenant_id=tenant_id), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return "unknown"
+                return UNKNOWN_TENANT
             raise Unavailable("TENANTS_UNAVAILABLE", "cannot check the tenant") from exc
-        return STATE_NAMES.get(reply.state, "unknown")
+        return TenantStanding(
+            state=STATE_NAMES.get(reply.state, "unknown"),
+            max_contacts=reply.limits.max_contacts,
+            monthly_message_quota=reply.limits.monthly_message_quota,
+            default_country=reply.default_country)
 
 
 async def remote_tenant_gate(stack: contextlib.AsyncExitStack,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -33,7 +34,7 @@ from google.protobuf import message_factory
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from tucano_kit.auth import Role, StaticJwks, TokenVerifier
+from tucano_kit.auth import Role, StaticJwks, TenantStanding, TokenVerifier
 from tucano_kit.postgres.migrations import migrate, service_migrations
 from tucano_kit.postgres.provision import SchemaSpec, dsn_for_database, provision
 
@@ -262,13 +263,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within_s: float, w
 
 
 class StaticTenantGate:
-    """A TenantGate for tests: every tenant is active unless `states` says otherwise."""
+    """A TenantGate for tests: every tenant is active, with `default` limits, unless `states`
+    or `standings` say otherwise."""
 
     def __init__(self) -> None:
         self.states: dict[str, str] = {}
+        self.standings: dict[str, TenantStanding] = {}
+        self.default = TenantStanding(state="active", max_contacts=1_000_000,
+                                      monthly_message_quota=1_000_000)
 
-    async def state(self, tenant_id: str) -> str:
-        return self.states.get(tenant_id, "active")
+    async def standing(self, tenant_id: str) -> TenantStanding:
+        standing = self.standings.get(tenant_id, self.default)
+        if tenant_id in self.states:
+            standing = dataclasses.replace(standing, state=self.states[tenant_id])
+        return standing
 
 
 @pytest.fixture(scope="session")

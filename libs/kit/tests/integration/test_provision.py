@@ -75,6 +75,18 @@ async def test_the_service_role_passes_the_role_check(kittest_dsn: str) -> None:
     assert await unsafe_reason(kittest_dsn) is None
 
 
+async def test_its_own_temporary_tables_in_another_session_do_not_fail_the_check(
+        kittest_dsn: str) -> None:
+    # A bulk load in one process stages rows in a temporary table (COPY cannot load an RLS
+    # table); a replica starting meanwhile must still pass.
+    conn = await asyncpg.connect(kittest_dsn)
+    try:
+        await conn.execute("CREATE TEMPORARY TABLE staging (x int)")
+        assert await unsafe_reason(kittest_dsn) is None
+    finally:
+        await conn.close()
+
+
 async def test_a_superuser_is_refused(admin_dsn: str) -> None:
     reason = await unsafe_reason(admin_dsn)
 

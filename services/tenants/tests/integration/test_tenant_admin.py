@@ -46,7 +46,8 @@ async def invite_and_join(stub: Stub, org: Org, service_md: Md, email: str, role
     return user
 
 
-async def test_the_owner_reads_and_updates_the_settings(tenants_stub: Stub, org: Org) -> None:
+async def test_the_owner_reads_and_updates_the_settings(tenants_stub: Stub, org: Org,
+                                                        service_md: Md) -> None:
     got = await tenants_stub.GetTenant(tenants_pb2.GetTenantRequest(), metadata=org.md("viewer"))
     assert got.tenant.settings.name == "Acme" and got.tenant.limits.plan_id == "free"
     updated = await tenants_stub.UpdateTenant(tenants_pb2.UpdateTenantRequest(
@@ -61,6 +62,9 @@ async def test_the_owner_reads_and_updates_the_settings(tenants_stub: Stub, org:
         tenant=tenants_pb2.TenantSettings(name="ignored", timezone="UTC"),
         update_mask=field_mask_pb2.FieldMask(paths=["timezone"])), metadata=org.md())
     assert (masked.tenant.settings.name, masked.tenant.settings.timezone) == ("Acme Brasil", "UTC")
+    standing = await tenants_stub.GetTenantStanding(tenants_pb2.GetTenantStandingRequest(
+        tenant_id=org.tenant_id), metadata=service_md)
+    assert (standing.default_country, standing.limits.max_contacts) == ("BR", 1000)
 
 
 async def test_bad_settings_name_every_field_and_change_nothing(tenants_stub: Stub,

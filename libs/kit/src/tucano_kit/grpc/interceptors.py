@@ -35,6 +35,7 @@ from tucano_kit.auth import (
     bearer_token,
     check_standing,
     set_caller,
+    set_standing,
 )
 from tucano_kit.errors import DomainError, FieldViolation, InvalidArgument
 from tucano_kit.grpc.status import internal_status, to_rpc_status
@@ -124,7 +125,9 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         access.authorize(caller)
         if access.kind == "tenant" and self._gate is not None and caller is not None \
                 and caller.tenant_id is not None:
-            check_standing(access, caller.tenant_id, await self._gate.state(caller.tenant_id))
+            standing = await self._gate.standing(caller.tenant_id)
+            check_standing(access, caller.tenant_id, standing.state)
+            set_standing(standing)
         return caller
 
 
@@ -169,6 +172,7 @@ class _Envelope:
             self.span_cm.__exit__(None, None, None)
             otel_context.detach(self.otel_token)
             set_caller(None)
+            set_standing(None)
             context.tenant_id.reset(self.tokens[1])
             context.request_id.reset(self.tokens[0])
         return False

@@ -71,6 +71,7 @@ async def check_role_is_safe(pool: asyncpg.Pool, setting: str) -> None:
         row = await conn.fetchrow(
             "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
             " (SELECT count(*) FROM pg_class c WHERE c.relkind IN ('r', 'p')"
+            "  AND c.relpersistence <> 't'"  # its own temporary staging tables are fine
             "  AND pg_has_role(r.oid, c.relowner, 'MEMBER')) AS owned,"
             " ARRAY(SELECT m.rolname FROM pg_roles m WHERE m.oid <> r.oid"
             "  AND (m.rolsuper OR m.rolbypassrls) AND pg_has_role(r.oid, m.oid, 'MEMBER')"

@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from tucano.tenants.v1 import events_pb2
 from tucano_kit.amqp.outbox import OutboxMessage, enqueue
 from tucano_kit.amqp.topology import EVENTS
-from tucano_kit.auth import Role
+from tucano_kit.auth import UNKNOWN_TENANT, Role, TenantStanding
 from tucano_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -411,9 +411,14 @@ class LocalTenantStanding:
     def __init__(self, admin: PostgresTenantAdmin):
         self._admin = admin
 
-    async def __call__(self, tenant_id: str) -> str:
+    async def __call__(self, tenant_id: str) -> TenantStanding:
         try:
             details = await self._admin.details(uuid.UUID(tenant_id), operator=True)
         except ValueError:
-            return "unknown"
-        return details.tenant.state.value if details else "unknown"
+            return UNKNOWN_TENANT
+        if details is None:
+            return UNKNOWN_TENANT
+        return TenantStanding(
+            state=details.tenant.state.value, max_contacts=details.limits.max_contacts,
+            monthly_message_quota=details.limits.monthly_message_quota,
+            default_country=details.settings.default_country)

@@ -156,7 +156,8 @@ class TenantsAdminServicer:
             (tenant_id,) = _ids(v, tenant_id=request.tenant_id)
         details = await admin.get_tenant(tenant_id, self._admin, operator=True)
         return tenants_pb2.GetTenantStandingResponse(
-            state=STATES[details.tenant.state], limits=limits_to_proto(details.limits))
+            state=STATES[details.tenant.state], limits=limits_to_proto(details.limits),
+            default_country=details.settings.default_country)
 
     async def ListMembers(self, request: tenants_pb2.ListMembersRequest,
                           context: grpc.aio.ServicerContext) -> tenants_pb2.ListMembersResponse:
