@@ -129,6 +129,30 @@ def test_another_tenants_contact_is_404_and_a_forged_tenant_header_changes_nothi
     assert http.get("/v1/contacts", headers=forged).json()["contacts"] == []
 
 
+@pytest.mark.needs_service("campaigns")
+def test_a_csv_file_is_imported_through_the_edge_as_sent(http: httpx.Client) -> None:
+    tokens = signup(http)["tokens"]
+    csv_headers = {**auth(tokens), "content-type": "text/csv"}
+    rows = "".join(f"+1650555{i:04d};Person {i};news\r\n" for i in range(800))  # free: 1,000
+    data = ("\ufeffphone_number;display_name;tags\r\n" + rows).encode()
+    imported = http.post("/v1/contacts:import", headers=csv_headers, content=data)
+    assert imported.status_code == 200, imported.text
+    counts = imported.json()
+    assert (int(counts["rows"]), int(counts["created"]), int(counts["total_contacts"])) == (
+        800, 800, 800)  # int64 fields arrive as JSON strings (proto3 JSON mapping)
+    listed = http.get("/v1/contacts", params={"page_size": 1}, headers=auth(tokens)).json()
+    assert listed["contacts"][0]["tags"] == ["news"]
+    bad = error(http.post("/v1/contacts:import", headers=csv_headers,
+                          content=b"phone,name\n+16505550001,Ann\nnope,Bo\n"), 400)
+    assert violations(bad) == {"line[3].phone_number"}
+    assert "nothing was imported" in bad["message"]
+    assert reason(error(http.post("/v1/contacts:import", headers=csv_headers,
+                                  content=b"phone,email\n"), 400)) == "INVALID_ARGUMENT"
+    assert reason(error(http.post("/v1/contacts:import", content=data,
+                                  headers={"content-type": "text/csv"}), 401)) == \
+        "UNAUTHENTICATED"
+
+
 @pytest.mark.needs_service("messaging")
 def test_channels_list_through_the_edge(http: httpx.Client) -> None:
     tokens = signup(http)["tokens"]

@@ -35,6 +35,7 @@ TENANTS_TARGET = "127.0.0.1:58152"  # the e2e stack's tenants (tests/e2e/conftes
 ADMIN_URL = os.environ.get("TUCANO_DATABASE_ADMIN_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
 SIGN_IN_LIMIT = 300  # TUCANO_RATELIMIT_AUTH_PER_IP_PER_MINUTE in tests/e2e/conftest.py
+IMPORTS_PER_MINUTE = 10  # TUCANO_RATELIMIT_IMPORTS_PER_MINUTE's default (tenants' settings)
 MAX_ATTEMPTS = 60  # requests to find a tenant limit of a few per minute (plan limits cached ~3 s)
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY"}
 
@@ -115,6 +116,24 @@ def test_a_tenant_over_its_limit_gets_429_then_resource_exhausted(
     other = signup(http)  # another tenant is not affected
     assert http.get("/v1/me", headers={
         "authorization": f"Bearer {other['access_token']}"}).status_code == 200
+
+
+@pytest.mark.needs_service("campaigns")
+def test_imports_have_their_own_per_tenant_limit(http: httpx.Client) -> None:
+    tokens = signup(http)
+    headers = {"authorization": f"Bearer {tokens['access_token']}", "content-type": "text/csv"}
+    responses = []
+    # TUCANO_RATELIMIT_IMPORTS_PER_MINUTE is 10; a minute boundary may reset the window once.
+    for _ in range(IMPORTS_PER_MINUTE * 2 + 2):
+        responses.append(http.post("/v1/contacts:import", headers=headers,
+                                   content=b"phone\n+16505550100\n"))
+        if edge_429(responses[-1]):
+            break
+    assert_edge_429(responses[-1])
+    assert IMPORTS_PER_MINUTE <= sum(r.status_code == 200 for r in responses) \
+        <= IMPORTS_PER_MINUTE * 2
+    # The tenant's other requests are not held back by its imports.
+    assert http.get("/v1/contacts", headers=headers).status_code == 200
 
 
 def test_sign_in_is_limited_per_client_address(stack: Stack) -> None:

@@ -152,6 +152,9 @@ def test_a_suspended_tenant_reads_but_cannot_write_until_reactivated(
     eventually(writes_refused, GATE_CACHE_S * 4, "the suspension reached campaigns")
     refused(http.post("/v1/contacts", headers=auth(tenant["tokens"]), json=write), 400,
             "TENANT_SUSPENDED")
+    refused(http.post("/v1/contacts:import", content=b"phone\n+16505550192\n",
+                      headers={**auth(tenant["tokens"]), "content-type": "text/csv"}), 400,
+            "TENANT_SUSPENDED")
     assert ok(http.get("/v1/contacts", headers=auth(tenant["tokens"])))["contacts"] == []
     ok(http.post(f"/v1/tenants/{tenant['tokens']['tenant_id']}:reactivate", headers=auth(op),
                  json={}))

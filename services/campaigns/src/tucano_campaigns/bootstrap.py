@@ -42,5 +42,5 @@ async def build(settings: CampaignsSettings, stack: contextlib.AsyncExitStack,
         host=settings.grpc_host, port=settings.grpc_port, gate=gate,
         bindings=[ServiceBinding(contacts_pb2.DESCRIPTOR.services_by_name["ContactsService"],
                                  contacts_pb2_grpc.add_ContactsServiceServicer_to_server,
-                                 ContactsServicer(contacts))])
+                                 ContactsServicer(contacts, settings.import_max_rows))])
     return App(server=server, pool=pool)

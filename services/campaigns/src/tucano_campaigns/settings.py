@@ -13,3 +13,6 @@ class CampaignsSettings(ServiceDatabaseSettings):
         description="DSN of the service's own login role")
     grpc_port: int = Field(50053, ge=0, le=65535, validation_alias="TUCANO_CAMPAIGNS_GRPC_PORT")
 
+    import_max_rows: int = Field(
+        1_000_000, ge=1, validation_alias="TUCANO_CAMPAIGNS_IMPORT_MAX_ROWS",
+        description="data rows one contact import may hold")

@@ -27,6 +27,7 @@ async def test_every_rpc_enforces_its_policy(campaigns: tuple[object, grpc.aio.C
 # The role matrix of ARCHITECTURE.md for this service, pinned: a policy edit shows up here.
 EXPECTED = {
     "CreateContact": ('tenant', 'OPERATOR'),
+    "ImportContacts": ('tenant', 'OPERATOR'),
     "GetContact": ('tenant', 'VIEWER'),
     "ListContacts": ('tenant', 'VIEWER'),
 }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import phonenumbers
+from tucano_kit.errors import FailedPrecondition
 
 MAX_TAGS = 50
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-:.]{0,63}$")
@@ -28,6 +29,31 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber("not a valid phone number for its country")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+MAX_DISPLAY_NAME = 256
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def normalize_display_name(raw: str) -> str:
+    """Trimmed; ValueError when too long or holding control characters (PostgreSQL text cannot
+    even store NUL)."""
+    name = raw.strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValueError(f"must be at most {MAX_DISPLAY_NAME} characters")
+    if CONTROL.search(name):
+        raise ValueError("must not contain control characters")
+    return name
+
+
+def check_contact_limit(contacts_after: int, max_contacts: int) -> None:
+    """A write that would leave the tenant with more contacts than its plan allows is refused."""
+    if contacts_after > max_contacts:
+        raise FailedPrecondition(
+            "CONTACT_LIMIT_REACHED",
+            f"the tenant's plan allows {max_contacts} contacts; this would make"
+            f" {contacts_after}", {"max_contacts": str(max_contacts),
+                                   "contacts_after": str(contacts_after)})
 
 
 def normalize_tags(tags: list[str]) -> list[str]:

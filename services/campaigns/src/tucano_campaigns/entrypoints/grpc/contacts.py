@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.api import httpbody_pb2
 from tucano.campaigns.v1 import contacts_pb2, contacts_pb2_grpc
 from tucano_kit import paging
-from tucano_kit.auth import current_caller
+from tucano_kit.auth import TenantStanding, current_caller, current_standing
 from tucano_kit.validation import Violations
 
 from tucano_campaigns.application import contacts
@@ -16,6 +17,7 @@ from tucano_campaigns.application.ports import ContactRepository
 from tucano_campaigns.domain.contacts import (
     Contact,
     InvalidPhoneNumber,
+    normalize_display_name,
     normalize_phone,
     normalize_tags,
 )
@@ -32,8 +34,8 @@ def contact_to_proto(contact: Contact) -> contacts_pb2.Contact:
     return message
 
 
-def parse_create(request: contacts_pb2.CreateContactRequest,
-                 tenant_id: uuid.UUID) -> contacts.CreateContact:
+def parse_create(request: contacts_pb2.CreateContactRequest, tenant_id: uuid.UUID,
+                 standing: TenantStanding) -> contacts.CreateContact:
     with Violations() as v:
         if not request.HasField("contact"):
             v.add("contact", "is required")
@@ -41,10 +43,14 @@ def parse_create(request: contacts_pb2.CreateContactRequest,
         phone = ""
         if v.check(bool(raw.phone_number.strip()), "contact.phone_number", "is required"):
             try:
-                phone = normalize_phone(raw.phone_number)
+                phone = normalize_phone(raw.phone_number, standing.default_country or None)
             except InvalidPhoneNumber as exc:
                 v.add("contact.phone_number", f"{exc}; use E.164, e.g. +5511987654321")
-        name = v.text(raw.display_name, "contact.display_name", max_len=256)
+        name = ""
+        try:
+            name = normalize_display_name(raw.display_name)
+        except ValueError as exc:
+            v.add("contact.display_name", str(exc))
         tags: list[str] = []
         try:
             tags = normalize_tags(list(raw.tags))
@@ -52,7 +58,8 @@ def parse_create(request: contacts_pb2.CreateContactRequest,
             v.add("contact.tags", str(exc))
         request_id = v.uuid(request.request_id, "request_id", required=False)
     return contacts.CreateContact(tenant_id=tenant_id, phone_number=phone, display_name=name,
-                                  tags=tags, request_id=request_id)
+                                  tags=tags, request_id=request_id,
+                                  max_contacts=standing.max_contacts)
 
 
 def _tenant() -> uuid.UUID:
@@ -60,14 +67,15 @@ def _tenant() -> uuid.UUID:
 
 
 class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
-    def __init__(self, repositories: RepositoryFactory):
+    def __init__(self, repositories: RepositoryFactory, import_max_rows: int):
         self._repositories = repositories
+        self._import_max_rows = import_max_rows
 
     async def CreateContact(self, request: contacts_pb2.CreateContactRequest,
                             context: grpc.aio.ServicerContext
                             ) -> contacts_pb2.CreateContactResponse:
         tenant = _tenant()
-        command = parse_create(request, tenant)
+        command = parse_create(request, tenant, current_standing())
         contact = await contacts.create_contact(command, self._repositories(tenant))
         return contacts_pb2.CreateContactResponse(contact=contact_to_proto(contact))
 
@@ -93,3 +101,22 @@ class ContactsServicer(contacts_pb2_grpc.ContactsServiceServicer):
             token = paging.encode_after("contacts", page[-1].created_at, page[-1].id)
         return contacts_pb2.ListContactsResponse(
             contacts=[contact_to_proto(c) for c in page], next_page_token=token)
+
+    async def ImportContacts(self, request_iterator: AsyncIterator[httpbody_pb2.HttpBody],
+                             context: grpc.aio.ServicerContext
+                             ) -> contacts_pb2.ImportContactsResponse:
+        tenant = _tenant()
+        standing = current_standing()
+        command = contacts.ImportContacts(
+            default_country=standing.default_country or None,
+            max_contacts=standing.max_contacts, max_rows=self._import_max_rows)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for body in request_iterator:
+                yield body.data
+
+        result = await contacts.import_contacts(command, chunks(), self._repositories(tenant))
+        return contacts_pb2.ImportContactsResponse(
+            rows=result.rows, created=result.created, updated=result.updated,
+            unchanged=result.unchanged, duplicates=result.duplicates,
+            total_contacts=result.total_contacts)

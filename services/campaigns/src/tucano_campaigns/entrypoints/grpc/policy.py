@@ -8,6 +8,7 @@ CONTACTS = "/tucano.campaigns.v1.ContactsService"
 
 POLICY: Policy = {
     f"{CONTACTS}/CreateContact": Access.tenant(Role.OPERATOR, writes=True),
+    f"{CONTACTS}/ImportContacts": Access.tenant(Role.OPERATOR, writes=True),
     f"{CONTACTS}/GetContact": Access.tenant(Role.VIEWER),
     f"{CONTACTS}/ListContacts": Access.tenant(Role.VIEWER),
 }
