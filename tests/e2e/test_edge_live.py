@@ -8,8 +8,10 @@ import base64
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +21,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano_stack.settings import venv_bin
-from tucano_stack.testing import wait_until
+from tucano_stack.testing import extra_edge, self_signed_certificate, wait_until
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Stack
@@ -176,3 +178,31 @@ def test_a_rotated_signing_key_passes_the_edge(stack: Stack, http: httpx.Client)
     print(f"rotation: new kid signing after {seen['signed']:.1f}s, accepted by the edge after "
           f"{time.monotonic() - rotated:.1f}s")
     assert http.get("/v1/me", headers=bearer(before)).status_code == 200
+
+
+def test_with_a_certificate_the_edge_serves_https_in_front_of_the_real_services(
+        stack: Stack, tmp_path: Path) -> None:
+    """A second edge, rendered like the stack's but with TUCANO_EDGE_TLS_CERT/KEY, in front of
+    the same running services: REST over HTTPS (with HSTS), native gRPC over TLS."""
+    from tests.e2e.conftest import SERVICE_PORTS  # noqa: PLC0415 (conftest is pytest's)
+
+    cert, key = self_signed_certificate(tmp_path)
+    with extra_edge(tmp_path, SERVICE_PORTS, edge_tls_cert=str(cert),
+                    edge_tls_key=str(key)) as (settings, _):
+        assert settings.edge_url.startswith("https://")
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=settings.edge_url, verify=trusted, timeout=30) as client:
+            tokens = signup(client)
+            me = client.get("/v1/me", headers={"authorization": f"Bearer {tokens['access_token']}"})
+            assert me.status_code == 200, me.text
+            assert me.headers["strict-transport-security"].startswith("max-age=")
+            assert me.headers["cache-control"] == "no-store"
+            assert client.get("/v1/me").status_code == 401
+        with pytest.raises(httpx.HTTPError):  # no plain HTTP on a TLS listener
+            httpx.get(settings.edge_url.replace("https://", "http://") + "/v1/plans", timeout=10)
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"localhost:{settings.edge_port}", credentials) as channel:
+            reply = auth_pb2_grpc.AuthServiceStub(channel).GetMe(
+                auth_pb2.GetMeRequest(), timeout=30,
+                metadata=[("authorization", f"Bearer {tokens['access_token']}")])
+        assert reply.current_tenant_id == tokens["tenant_id"]

@@ -116,11 +116,15 @@ def _bad_tokens(key: SigningKey) -> dict[str, tuple[dict[str, str], str, int]]:
     def bearer(token: str) -> dict[str, str]:
         return {"authorization": f"Bearer {token}"}
 
+    signed_header, _, signature = key.token(role="viewer").split(".")
+    tampered = f"{signed_header}.{_b64(json.dumps(key.claims(role='owner')).encode())}.{signature}"
+
     return {
         "alg none": (bearer(unsigned({"alg": "none", "typ": "JWT"}, key.claims()) + "."), "",
                      401),
         "HS256 keyed with the public key": (bearer(hs256), "", 401),
-        "wrong audience": (key.bearer(aud="another-api"), "", 403),
+        "wrong audience": (key.bearer(aud="another-api"), "", 401),
+        "tampered payload": (bearer(tampered), "", 401),
         "wrong issuer": (key.bearer(iss="https://evil.example"), "", 401),
         "expired": (key.bearer(exp=now - 120, iat=now - 720, nbf=now - 720), "", 401),
         "not yet valid": (key.bearer(nbf=now + 600, exp=now + 900), "", 401),
@@ -137,7 +141,8 @@ def _bad_tokens(key: SigningKey) -> dict[str, tuple[dict[str, str], str, int]]:
     }
 
 
-def test_jwt_negative_suite(backend: FakeBackend, http: httpx.Client, key: SigningKey) -> None:
+def test_jwt_negative_suite(backend: FakeBackend, edge: FakeEdge, http: httpx.Client,
+                            key: SigningKey) -> None:
     """reliability.md A1 at the edge: none of these reaches the service. (`typ` is not checked
     by Envoy; the services check it, and a `jku` is never followed: Envoy only trusts the
     JWKS it fetches itself.)"""
@@ -145,11 +150,15 @@ def test_jwt_negative_suite(backend: FakeBackend, http: httpx.Client, key: Signi
     before = len(backend.reached(LIST_CONTACTS))
     for name, (headers, query, expected) in _bad_tokens(key).items():
         response = http.get(f"/v1/contacts{query}", headers=headers)
-        code = {401: 16, 403: 7}[expected]
-        body = status_json(response, expected, code)
-        assert body["details"][0]["reason"] == (
-            "UNAUTHENTICATED" if expected == 401 else "PERMISSION_DENIED"), name
+        body = status_json(response, expected, 16)
+        assert body["details"][0]["reason"] == "UNAUTHENTICATED", name
         assert_hardened(response)
+    with grpc.insecure_channel(edge.target) as channel:
+        for name in ("wrong audience", "tampered payload", "expired"):
+            with pytest.raises(grpc.RpcError) as refused:
+                channel.unary_unary(LIST_CONTACTS)(b"", timeout=30, metadata=[
+                    (k, v) for k, v in _bad_tokens(key)[name][0].items()])
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, name
     assert len(backend.reached(LIST_CONTACTS)) == before
 
 

@@ -1,14 +1,14 @@
 """Rate limits through the edge against the running stack: Envoy's ratelimit filter asking the
 tenants service's RLS (envoy.service.ratelimit.v3.RateLimitService on the tenants gRPC port).
 
-Skipped, saying so, while the tenants server does not serve the RLS. The edge's side of the
-contract (descriptors, 429 shape, fail-open) is also covered against a fake RLS in
-test_edge_security.py, which runs whatever state the services are in.
+The edge's side of the contract (descriptors, 429 shape, fail-open) is also covered against a
+fake RLS in test_edge_security.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import time
@@ -21,7 +21,6 @@ import httpx
 import pytest
 import redis as redis_lib
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
-from tucano.vendor import envoy_rls_pb2, envoy_rls_pb2_grpc
 from tucano_kit.postgres.provision import dsn_for_database
 
 if TYPE_CHECKING:
@@ -31,29 +30,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
               pytest.mark.needs_service("auth"), pytest.mark.needs_service("tenants")]
 
 PASSWORD = "correct horse battery staple"
-TENANTS_TARGET = "127.0.0.1:58152"  # the e2e stack's tenants (tests/e2e/conftest.py)
 ADMIN_URL = os.environ.get("TUCANO_DATABASE_ADMIN_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
 SIGN_IN_LIMIT = 300  # TUCANO_RATELIMIT_AUTH_PER_IP_PER_MINUTE in tests/e2e/conftest.py
 IMPORTS_PER_MINUTE = 10  # TUCANO_RATELIMIT_IMPORTS_PER_MINUTE's default (tenants' settings)
 MAX_ATTEMPTS = 60  # requests to find a tenant limit of a few per minute (plan limits cached ~3 s)
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _rls_served(stack: Stack) -> None:
-    with grpc.insecure_channel(TENANTS_TARGET) as channel:
-        stub = envoy_rls_pb2_grpc.RateLimitServiceStub(channel)
-        request = envoy_rls_pb2.RateLimitRequest(domain="tucano", descriptors=[
-            envoy_rls_pb2.RateLimitDescriptor(entries=[{"key": "tenant",
-                                                        "value": str(uuid.uuid4())}])])
-        try:
-            stub.ShouldRateLimit(request, timeout=10)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                pytest.skip("RLS not implemented yet: the tenants server does not serve "
-                            "envoy.service.ratelimit.v3.RateLimitService")
-            raise
 
 
 def signup(http: httpx.Client) -> dict[str, Any]:
@@ -183,3 +165,54 @@ def test_redis_down_keeps_limiting_locally_and_sharing_resumes_when_it_returns(
     while not shared_again():
         assert time.monotonic() < deadline, "the limiter did not go back to Redis"
         time.sleep(0.5)
+
+
+def _fresh_minute(room_s: float = 20.0) -> None:
+    """Wait, if need be, until at least `room_s` remain in the current wall-clock minute (the
+    limiter's fixed windows), so a test's window does not reset under it."""
+    left = 60 - time.time() % 60
+    if left < room_s:
+        time.sleep(left + 0.2)
+
+
+def test_a_tenant_over_its_plan_is_refused_while_another_is_served_and_a_raised_plan_applies(
+        stack: Stack, http: httpx.Client, platform_operator: dict[str, Any]) -> None:
+    """Plans changed the way an operator changes them (PATCH /v1/tenants/{id}/plan), limits
+    enforced by the edge: A's plan allows 4 requests a minute; A and B call at the same
+    moment; then A's plan is raised and A is served again within seconds, no restart."""
+    asyncio.run(_sql(stack.database, "INSERT INTO tenants.plans VALUES"
+                     " ('e2e-tight', 'E2E tight', 90, 1000, 4, 1000, 1000),"
+                     " ('e2e-roomy', 'E2E roomy', 91, 1000, 100000, 1000, 1000)"
+                     " ON CONFLICT (id) DO NOTHING"))
+    a, b = signup(http), signup(http)
+    op = {"authorization": f"Bearer {platform_operator['access_token']}"}
+
+    def set_plan(tenant: dict[str, Any], plan: str) -> None:
+        response = http.patch(f"/v1/tenants/{tenant['tenant_id']}/plan", headers=op,
+                              json={"plan_id": plan})
+        assert response.status_code == 200, response.text
+
+    a_headers = {"authorization": f"Bearer {a['access_token']}"}
+    b_headers = {"authorization": f"Bearer {b['access_token']}"}
+    _fresh_minute()
+    set_plan(a, "e2e-tight")
+    responses: list[httpx.Response] = []
+    for _ in range(MAX_ATTEMPTS):
+        responses.append(http.get("/v1/me", headers=a_headers))
+        if edge_429(responses[-1]):
+            break
+    assert_edge_429(responses[-1])
+    assert int(responses[-1].headers["x-ratelimit-limit"].split(",")[0]) == 4
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        at_once = list(pool.map(lambda h: http.get("/v1/me", headers=h),
+                                [a_headers, b_headers] * 4))
+    assert all(edge_429(r) for r in at_once[0::2]), [r.status_code for r in at_once]
+    assert all(r.status_code == 200 for r in at_once[1::2]), [r.text for r in at_once[1::2]]
+
+    set_plan(a, "e2e-roomy")
+    started = time.monotonic()
+    while http.get("/v1/me", headers=a_headers).status_code != 200:
+        assert time.monotonic() - started < 15, "the raised plan did not apply within 15 s"
+        time.sleep(0.5)
+    print(f"raised plan applied after {time.monotonic() - started:.1f}s")

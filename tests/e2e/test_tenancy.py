@@ -3,20 +3,14 @@ closing, and isolation between tenants — as a dashboard and a platform operato
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
-
-if TYPE_CHECKING:
-    from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300),
               pytest.mark.needs_service("auth"), pytest.mark.needs_service("tenants"),
@@ -122,22 +116,9 @@ def test_another_tenants_ids_are_404_on_every_tenants_route(http: httpx.Client) 
     assert ok(http.get("/v1/invitations", headers=a_auth))["invitations"] == []
 
 
-def make_platform_operator(stack: Stack, email: str) -> None:
-    env = {**os.environ, "TUCANO_AUTH_DATABASE_URL":
-           f"postgresql://tucano_auth@127.0.0.1:5432/{stack.database}"}
-    result = subprocess.run(
-        [sys.executable, "-c", "from tucano_auth.__main__ import main; main()",
-         "platform-operator", email, "on"],
-        env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-
-
 def test_a_suspended_tenant_reads_but_cannot_write_until_reactivated(
-        http: httpx.Client, stack: Stack) -> None:
-    tenant, operator = signup(http), signup(http)
-    make_platform_operator(stack, operator["user"]["email"])
-    op = ok(http.post("/v1/auth:login", json={"email": operator["user"]["email"],
-                                              "password": PASSWORD}))["tokens"]
+        http: httpx.Client, platform_operator: dict[str, Any]) -> None:
+    tenant, op = signup(http), platform_operator
     refused(http.post(f"/v1/tenants/{tenant['tokens']['tenant_id']}:suspend",
                       headers=auth(tenant["tokens"]), json={"reason": "x"}), 403,
             "PLATFORM_OPERATOR_ONLY")

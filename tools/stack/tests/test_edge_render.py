@@ -344,7 +344,11 @@ def test_rate_limit_filters_fail_open_with_a_local_backstop(settings: StackSetti
 def test_every_local_error_maps_to_a_google_rpc_status_body(settings: StackSettings) -> None:
     mappers = hcm(edge.config(settings))["local_reply_config"]["mappers"]
     bodies = {}
-    for mapper in mappers:
+    rest_mappers = [m for m in mappers if "body_format_override" in m]
+    # native gRPC callers get only the rewritten status (403 -> 401), after every REST mapper
+    assert mappers[len(rest_mappers):] == [{"filter": edge._status_filter("EQ", 403),
+                                            "status_code": 401}]
+    for mapper in rest_mappers:
         status_filter, rest_only = mapper["filter"]["and_filter"]["filters"]
         assert rest_only == edge.REST_REQUEST
         comparison = status_filter["status_code_filter"]["comparison"]
@@ -357,7 +361,9 @@ def test_every_local_error_maps_to_a_google_rpc_status_body(settings: StackSetti
         bodies[(comparison["op"], comparison["value"]["default_value"])] = (
             body["json_format"]["code"], info["reason"])
     assert bodies[("EQ", 401)] == (16, "UNAUTHENTICATED")
-    assert bodies[("EQ", 403)] == (7, "PERMISSION_DENIED")
+    assert bodies[("EQ", 403)] == (16, "UNAUTHENTICATED")
+    assert [m.get("status_code") for m in rest_mappers if m["filter"]["and_filter"]["filters"][
+        0]["status_code_filter"]["comparison"]["value"]["default_value"] == 403] == [401]
     assert bodies[("EQ", 404)] == (5, "NOT_FOUND")
     assert bodies[("EQ", 400)] == (3, "INVALID_ARGUMENT")
     assert bodies[("EQ", 413)][0] == 8

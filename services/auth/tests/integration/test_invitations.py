@@ -8,6 +8,7 @@ import uuid
 
 import asyncpg
 import grpc
+import jwt
 import pytest
 from tucano.auth.v1 import auth_pb2, auth_pb2_grpc
 from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
@@ -120,3 +121,60 @@ async def test_a_removed_members_sessions_end_promptly(auth_stub: Auth, tenants_
     failure = await expect_failure(auth_stub.Refresh(auth_pb2.RefreshRequest(
         refresh_token=joined.tokens.refresh_token)))
     assert (failure.code, failure.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_REVOKED")
+
+
+async def test_a_member_of_two_tenants_signs_in_to_either_and_a_role_change_applies_at_refresh(
+        auth_stub: Auth, tenants_stub: Tenants) -> None:
+    owner = await owner_of_new_tenant(auth_stub)
+    member = await owner_of_new_tenant(auth_stub)  # owner of a tenant of their own
+    await auth_stub.AcceptInvitation(auth_pb2.AcceptInvitationRequest(
+        token=await invite(tenants_stub, owner, member.user.email, role="viewer"),
+        password=PASSWORD))
+    into_owners = await auth_stub.Login(auth_pb2.LoginRequest(
+        email=member.user.email, password=PASSWORD, tenant_id=owner.tokens.tenant_id))
+    assert (into_owners.tokens.tenant_id, into_owners.tokens.role) == (
+        owner.tokens.tenant_id, "viewer")
+    into_own = await auth_stub.Login(auth_pb2.LoginRequest(
+        email=member.user.email, password=PASSWORD, tenant_id=member.tokens.tenant_id))
+    assert (into_own.tokens.tenant_id, into_own.tokens.role) == (member.tokens.tenant_id,
+                                                                 "owner")
+    stranger = await owner_of_new_tenant(auth_stub)
+    refused = await expect_failure(auth_stub.Login(auth_pb2.LoginRequest(
+        email=member.user.email, password=PASSWORD, tenant_id=stranger.tokens.tenant_id)))
+    assert (refused.code, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_A_MEMBER")
+    switched = await auth_stub.SwitchTenant(auth_pb2.SwitchTenantRequest(
+        tenant_id=owner.tokens.tenant_id), metadata=bearer(into_own.tokens.access_token))
+    assert (switched.tokens.tenant_id, switched.tokens.role) == (owner.tokens.tenant_id,
+                                                                 "viewer")
+    claims = jwt.decode(switched.tokens.access_token, options={"verify_signature": False})
+    assert (claims["sub"], claims["tid"], claims["role"]) == (
+        member.user.user_id, owner.tokens.tenant_id, "viewer")
+
+    await tenants_stub.UpdateMember(tenants_pb2.UpdateMemberRequest(
+        user_id=member.user.user_id, role="operator"), metadata=bearer(owner.tokens.access_token))
+    refreshed = await auth_stub.Refresh(auth_pb2.RefreshRequest(
+        refresh_token=switched.tokens.refresh_token))
+    assert (refreshed.tokens.tenant_id, refreshed.tokens.role) == (owner.tokens.tenant_id,
+                                                                   "operator")
+    own = await auth_stub.Refresh(auth_pb2.RefreshRequest(
+        refresh_token=into_own.tokens.refresh_token))
+    assert (own.tokens.tenant_id, own.tokens.role) == (member.tokens.tenant_id, "owner")
+
+
+async def test_an_access_token_carries_exactly_the_designed_claims_for_ten_minutes(
+        auth_stub: Auth) -> None:
+    signed = await owner_of_new_tenant(auth_stub)
+    token = signed.tokens.access_token
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "ES256" and header["kid"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) == {"iss", "aud", "sub", "tid", "role", "sid", "jti", "iat", "nbf", "exp"}
+    assert (claims["iss"], claims["aud"]) == ("https://auth.tucano.local", "tucano-api")
+    assert (claims["sub"], claims["tid"], claims["role"]) == (
+        signed.user.user_id, signed.tokens.tenant_id, "owner")
+    assert claims["exp"] - claims["iat"] == 600 and claims["nbf"] == claims["iat"]
+    uuid.UUID(claims["sid"])
+    again = await auth_stub.Refresh(auth_pb2.RefreshRequest(
+        refresh_token=signed.tokens.refresh_token))
+    renewed = jwt.decode(again.tokens.access_token, options={"verify_signature": False})
+    assert renewed["sid"] == claims["sid"] and renewed["jti"] != claims["jti"]

@@ -134,12 +134,15 @@ class LocalError:
     code: int  # google.rpc.Code
     reason: str  # ErrorInfo.reason
     message: str = "%LOCAL_REPLY_BODY%"
+    status: int | None = None  # the HTTP status to answer with instead of Envoy's
 
 
 LOCAL_REPLY_CODES: dict[int, LocalError] = {
     400: LocalError(3, "INVALID_ARGUMENT"),  # malformed JSON / query the transcoder cannot map
     401: LocalError(16, "UNAUTHENTICATED"),  # jwt_authn: missing, invalid or expired token
-    403: LocalError(7, "PERMISSION_DENIED"),  # jwt_authn: token for another audience
+    # jwt_authn's only 403: a valid token for another audience. That is a token this API does
+    # not accept, so UNAUTHENTICATED/401 like any other bad token (for gRPC callers too).
+    403: LocalError(16, "UNAUTHENTICATED", status=401),
     404: LocalError(5, "NOT_FOUND", NOT_FOUND_MESSAGE),  # no RPC here (or not exposed)
     408: LocalError(4, "DEADLINE_EXCEEDED"),  # client too slow to send the request
     413: LocalError(8, "BODY_TOO_LARGE"),  # body above MAX_REQUEST_BODY_BYTES
@@ -153,12 +156,19 @@ LOCAL_REPLY_CODES: dict[int, LocalError] = {
 }
 UNKNOWN_ERROR = LocalError(2, "UNKNOWN")
 
+# %REQ_WITHOUT_QUERY(...)% is an extension formatter: a format using it must name it.
+REQ_WITHOUT_QUERY = [{"name": "envoy.formatter.req_without_query", "typed_config": {
+    "@type": "type.googleapis.com/"
+             "envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"}}]
+
 ACCESS_LOG_FORMAT: dict[str, str] = {
     "ts": "%START_TIME%",
     "request_id": "%REQ(X-REQUEST-ID)%",
     "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",  # the transcoder rewrites method/path
-    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-    "grpc_path": "%REQ(:PATH)%",
+    # Without the query: it may carry secrets (a misplaced ?access_token=, Meta's
+    # hub.verify_token) and logs must never hold them.
+    "path": "%REQ_WITHOUT_QUERY(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "grpc_path": "%REQ_WITHOUT_QUERY(:PATH)%",
     "protocol": "%PROTOCOL%",
     "status": "%RESPONSE_CODE%",
     "grpc_status": "%GRPC_STATUS%",
@@ -436,9 +446,8 @@ def _status_body(error: LocalError) -> dict[str, Any]:
         }]},
         "content_type": "application/json",
     }
-    if "%REQ_WITHOUT_QUERY(" in error.message:  # an extension formatter: named to be used
-        body["formatters"] = [{"name": "envoy.formatter.req_without_query", "typed_config": _typed(
-            "envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery")}]
+    if "%REQ_WITHOUT_QUERY(" in error.message:
+        body["formatters"] = REQ_WITHOUT_QUERY
     return body
 
 
@@ -463,10 +472,13 @@ def local_reply_config() -> dict[str, Any]:
     `{"code": <google.rpc.Code>, "message": "...", "details": [<ErrorInfo>]}`."""
     cases = [*(("EQ", status, error) for status, error in LOCAL_REPLY_CODES.items()),
              ("GE", 400, UNKNOWN_ERROR)]
-    return {"mappers": [
-        {"filter": {"and_filter": {"filters": [_status_filter(op, status), REST_REQUEST]}},
-         "body_format_override": _status_body(error)}
-        for op, status, error in cases]}
+    rest = [{"filter": {"and_filter": {"filters": [_status_filter(op, status), REST_REQUEST]}},
+             "body_format_override": _status_body(error),
+             **({"status_code": error.status} if error.status else {})}
+            for op, status, error in cases]
+    grpc = [{"filter": _status_filter("EQ", status), "status_code": error.status}
+            for status, error in LOCAL_REPLY_CODES.items() if error.status]
+    return {"mappers": rest + grpc}  # first match wins: gRPC ones only see non-REST replies
 
 
 # ---------------------------------------------------------------------------- routes
@@ -546,7 +558,8 @@ def http_connection_manager(ctx: EdgeContext) -> dict[str, Any]:
                 "name": "envoy.access_loggers.stdout",  # the file logger loses lines at stop
                 "typed_config": _typed(
                     "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
-                    log_format={"json_format": ACCESS_LOG_FORMAT}),
+                    log_format={"json_format": ACCESS_LOG_FORMAT,
+                                "formatters": REQ_WITHOUT_QUERY}),
             }],
             local_reply_config=local_reply_config(),
             route_config=route_config(ctx),

@@ -258,23 +258,35 @@ class FakeEdge:
 
 
 @contextlib.contextmanager
-def fake_edge(folder: Path, backend: FakeBackend, closed: tuple[str, ...] = (),
-              **overrides: Any) -> Iterator[FakeEdge]:
-    """The edge as `tucano-stack up` renders it (real descriptor set and policies), every
-    service's cluster (the RLS's and the JWKS's too) at `backend` except those named in
-    `closed` (at a closed port). Ready once Envoy has fetched the backend's JWKS."""
-    ports = {f"{spec.key}_grpc_port": free_port() if spec.name in closed else backend.port
-             for spec in SERVICES}
-    edge_port, admin_port = free_port(), free_port()
+def extra_edge(folder: Path, service_ports: Mapping[str, int], wait_for_jwks: bool = True,
+               **overrides: Any) -> Iterator[tuple[StackSettings, RunningEnvoy]]:
+    """Another edge as `tucano-stack up` renders it (real descriptor set and policies), on
+    free ports, in front of the services at `service_ports` (service name -> gRPC port on
+    127.0.0.1), with settings `overrides` (e.g. TLS). Ready once Envoy has fetched the JWKS
+    (unless told not to wait)."""
+    ports = {f"{spec.key}_grpc_port": service_ports[spec.name] for spec in SERVICES}
     settings = load_settings(StackSettings, **{
-        "grpc_host": "127.0.0.1", "edge_host": "127.0.0.1", "edge_port": edge_port,
-        "edge_admin_host": "127.0.0.1", "edge_admin_port": admin_port, **ports, **overrides})
+        "grpc_host": "127.0.0.1", "edge_host": "127.0.0.1", "edge_port": free_port(),
+        "edge_admin_host": "127.0.0.1", "edge_admin_port": free_port(), **ports, **overrides})
     config = edge.write(settings, folder / "envoy.yaml")
     with run_envoy(config, settings.admin_url, folder / "envoy.log") as envoy:
-        if "auth" not in closed and not wait_until(
+        if wait_for_jwks and not wait_until(
                 lambda: envoy.stat(JWKS_FETCHED_STAT) > 0, ENVOY_START_TIMEOUT_S):
             raise RuntimeError(f"envoy never fetched the JWKS:\n{envoy.log.read_text()}")
-        yield FakeEdge(settings.edge_url, f"127.0.0.1:{edge_port}", backend, envoy, settings)
+        yield settings, envoy
+
+
+@contextlib.contextmanager
+def fake_edge(folder: Path, backend: FakeBackend, closed: tuple[str, ...] = (),
+              **overrides: Any) -> Iterator[FakeEdge]:
+    """The edge with every service's cluster (the RLS's and the JWKS's too) at `backend`
+    except those named in `closed` (at a closed port)."""
+    ports = {spec.name: free_port() if spec.name in closed else backend.port
+             for spec in SERVICES}
+    with extra_edge(folder, ports, wait_for_jwks="auth" not in closed,
+                    **overrides) as (settings, envoy):
+        yield FakeEdge(settings.edge_url, f"127.0.0.1:{settings.edge_port}", backend, envoy,
+                       settings)
 
 
 def self_signed_certificate(folder: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
