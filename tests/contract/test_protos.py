@@ -56,3 +56,20 @@ def test_every_rpc_has_exactly_one_access_rule(name: str, files: list[FileDescri
     rpcs = {f"/{svc.full_name}/{m.name}" for fd in files
             for svc in fd.services_by_name.values() for m in svc.methods}
     assert rpcs == set(policy)
+
+
+# A suspended tenant can read but not act (ARCHITECTURE.md): in the contexts where a tenant's
+# business happens, every tenant RPC that is not a read is marked `writes`, so the gate refuses
+# it while the tenant is suspended. (Tenants' own member and settings RPCs stay open to let a
+# suspended tenant's owner put things right.) New sends, launches and imports inherit this.
+READS = ("Get", "List")
+
+
+@pytest.mark.parametrize("policy", [CAMPAIGNS, MESSAGING], ids=["campaigns", "messaging"])
+def test_every_tenant_rpc_that_acts_is_refused_to_a_suspended_tenant(policy: Policy) -> None:
+    acting = {path: access for path, access in policy.items()
+              if access.kind == "tenant" and not path.rsplit("/", 1)[1].startswith(READS)}
+    assert {path for path, access in acting.items() if not access.writes} == set()
+    reading = {path: access for path, access in policy.items()
+               if access.kind == "tenant" and path.rsplit("/", 1)[1].startswith(READS)}
+    assert reading and not any(access.writes for access in reading.values())

@@ -92,6 +92,18 @@ def test_bad_signup_is_400_with_field_violations(http: httpx.Client) -> None:
     body = error(http.post("/v1/auth:login", content=b"",
                            headers={"content-type": "application/json"}), 400)
     assert violations(body) == {"email", "password"}
+    # JSON that is not UTF-8 stops at the edge's transcoder, which says where (not which
+    # field: over gRPC the service names it); either way nothing is created.
+    email = f"utf8.{secrets.token_hex(4)}@example.com"
+    body = error(http.post("/v1/auth:signup", headers={"content-type": "application/json"},
+                           content=b'{"email":"' + email.encode() + b'","password":"correct'
+                           b' horse battery staple","display_name":"\xc3(","tenant_name":"B"}'),
+                 400)
+    assert (body["code"], reason(body)) == (3, "INVALID_ARGUMENT")
+    assert "UTF-8" in body["message"]
+    assert reason(error(http.post("/v1/auth:login", json={
+        "email": email, "password": "correct horse battery staple"}), 401)) == \
+        "INVALID_CREDENTIALS"
 
 
 @pytest.mark.needs_service("campaigns")

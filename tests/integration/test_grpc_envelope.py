@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -10,14 +12,16 @@ import grpc
 import grpc.aio
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from tucano.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from tucano_kit import context
-from tucano_kit.auth import Access
+from tucano_kit.auth import Access, Role
 from tucano_kit.errors import FailedPrecondition
 from tucano_kit.grpc import GrpcServer, ServiceBinding
 from tucano_kit.grpc.server import UncoveredMethodsError
-from tucano_kit.logs import ContextFilter
-from tucano_kit.testing import expect_failure
+from tucano_kit.logs import ContextFilter, json_handler
+from tucano_kit.testing import TokenFactory, expect_failure
 
 SERVICE = tenants_pb2.DESCRIPTOR.services_by_name["TenantsService"]
 POLICY = {f"/{SERVICE.full_name}/{m.name}": Access.public() for m in SERVICE.methods}
@@ -90,6 +94,43 @@ async def test_logs_inside_an_rpc_carry_the_callers_request_id(
     assert [getattr(r, "request_id", None) for r in inside] == ["req-123"]
     assert [(getattr(r, "request_id", None), getattr(r, "grpc_code", None)) for r in access] == [
         ("req-123", "INTERNAL")]
+
+
+async def test_a_log_line_is_json_with_the_request_trace_and_tenant_of_the_rpc() -> None:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # the first test to need one installs it
+        trace.set_tracer_provider(TracerProvider())
+    tokens = TokenFactory()
+    server = GrpcServer(domain="test.tucano", verifier=tokens.verifier(), host="127.0.0.1",
+                        port=0, policy={**POLICY, f"/{SERVICE.full_name}/ListPlans":
+                                        Access.tenant(Role.VIEWER)},
+                        bindings=[ServiceBinding(
+                            SERVICE, tenants_pb2_grpc.add_TenantsServiceServicer_to_server,
+                            Exploding(FailedPrecondition("X", "x")))])
+    await server.start()
+    out = io.StringIO()
+    handler = json_handler("envelope-test", out)
+    logger = logging.getLogger("test.servicer")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            await expect_failure(tenants_pb2_grpc.TenantsServiceStub(channel).ListPlans(
+                tenants_pb2.ListPlansRequest(), metadata=(
+                    ("x-request-id", "req-json"),
+                    *tokens.metadata(tenant_id="7e1d4a4e-0000-4000-8000-000000000001"))))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+        await server.stop(0)
+    [line] = out.getvalue().splitlines()
+    entry = json.loads(line)
+    assert {k: entry[k] for k in ("service", "level", "logger", "message", "request_id",
+                                  "tenant_id")} == {
+        "service": "envelope-test", "level": "INFO", "logger": "test.servicer",
+        "message": "inside the handler", "request_id": "req-json",
+        "tenant_id": "7e1d4a4e-0000-4000-8000-000000000001"}
+    assert re.fullmatch(r"[0-9a-f]{32}", entry["trace_id"]) and entry["ts"]
 
 
 async def test_health_is_serving_then_not_serving_on_graceful_stop() -> None:

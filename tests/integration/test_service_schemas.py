@@ -14,6 +14,7 @@ import pytest
 from tucano_auth.adapters.postgres import MIGRATIONS as AUTH
 from tucano_campaigns.adapters.postgres import MIGRATIONS as CAMPAIGNS
 from tucano_kit.postgres import check_role_is_safe, create_pool, tenant_transaction
+from tucano_kit.postgres.audit import audit_schema
 from tucano_kit.testing import migrated_service_dsn
 from tucano_messaging.adapters.postgres import MIGRATIONS as MESSAGING
 from tucano_tenants.adapters.postgres import MIGRATIONS as TENANTS
@@ -43,6 +44,27 @@ async def test_every_service_role_is_safe_for_rls(dsns: dict[str, str], schema: 
         await check_role_is_safe(pool, "dsn")
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("schema", sorted(SERVICES))
+async def test_every_tenant_scoped_table_is_under_forced_rls_on_app_tenant_id(
+        dsns: dict[str, str], schema: str) -> None:
+    """The static audit (ENABLE + FORCE, USING + WITH CHECK on app.tenant_id, views with
+    security_invoker) over every table a service's migrations create, so a new table that
+    forgets its policy fails here."""
+    conn = await asyncpg.connect(dsns[schema])
+    try:
+        assert await audit_schema(conn, schema) == []
+        tables = await conn.fetchval(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'"
+            " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')", schema)
+    finally:
+        await conn.close()
+    # The audit had tables to look at, where there are any: auth's tables are per user (an
+    # identity spans tenants) and the gateway's raw deliveries precede any tenant (it stores
+    # Meta's bytes before it parses them).
+    assert (tables > 0) == (schema not in {"auth", "webhooks"}), tables
 
 
 @pytest.mark.parametrize(("reader", "owner", "table"), [

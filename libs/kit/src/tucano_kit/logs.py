@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import IO
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
@@ -20,15 +21,22 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route every logger to one JSON handler; idempotent."""
-    handler = logging.StreamHandler(sys.stderr)
+def json_handler(service: str, stream: IO[str]) -> logging.Handler:
+    """A handler writing each record to `stream` as one JSON object per line, with the
+    request's context (request_id, trace_id, tenant_id)."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
         rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
         static_fields={"service": service},
     ))
     handler.addFilter(ContextFilter())
+    return handler
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route every logger to one JSON handler on stderr; idempotent."""
+    handler = json_handler(service, sys.stderr)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

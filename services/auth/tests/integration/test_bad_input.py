@@ -63,4 +63,4 @@ async def test_non_utf8_strings_are_invalid_argument_not_internal(
         await call(raw)
     failure = rpc_failure(raised.value)
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert "request" in failure.field_violations
+    assert failure.field_violations == {"email": "is not valid UTF-8"}

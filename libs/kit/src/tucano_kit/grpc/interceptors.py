@@ -13,6 +13,7 @@ Health and reflection RPCs are public. Methods without a policy entry are refuse
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -95,7 +97,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             async with _Envelope(self, method, access, ctx):
                 if isinstance(request, _Undecodable):
-                    raise InvalidArgument([FieldViolation("request", request.reason)])
+                    raise InvalidArgument([FieldViolation(request.field, request.reason)])
                 return await behaviour(request, ctx)
             return None  # unreachable: the envelope re-raises or aborts
 
@@ -206,19 +208,71 @@ class _Undecodable:
     """Stands in for a request whose bytes did not parse, so that the envelope can answer
     INVALID_ARGUMENT (gRPC itself would answer INTERNAL)."""
 
-    def __init__(self, reason: str):
-        self.reason = reason
+    def __init__(self, field: str, reason: str):
+        self.field, self.reason = field, reason
+
+
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = raw[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def non_utf8_field(raw: bytes, descriptor: Descriptor, prefix: str = "") -> str | None:
+    """The path (e.g. `contact.display_name`) of the first string field in the encoded message
+    `raw` whose bytes are not UTF-8, or None. protobuf refuses such a message without naming
+    the field; this walks the wire format to name it."""
+    pos = 0
+    while pos < len(raw):
+        key, pos = _varint(raw, pos)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            _, pos = _varint(raw, pos)
+        elif wire_type in (1, 5):
+            pos += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, pos = _varint(raw, pos)
+            chunk, pos = raw[pos:pos + length], pos + length
+            field = descriptor.fields_by_number.get(number)
+            if field is None:
+                continue
+            name = prefix + field.name
+            if field.type == FieldDescriptor.TYPE_STRING:
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    return name
+            elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+                found = non_utf8_field(chunk, field.message_type, name + ".")
+                if found:
+                    return found
+        else:
+            return None  # groups: not in proto3
+    return None
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
+    message_class = getattr(deserializer, "__self__", None)  # Request.FromString's class
+    descriptor = getattr(message_class, "DESCRIPTOR", None)
 
     def parse(raw: bytes) -> Any:
         try:
             return deserializer(raw)
         except Exception:  # DecodeError, or invalid UTF-8 in a string field
-            return _Undecodable("is not a valid message (string fields must be UTF-8)")
+            field = None
+            if isinstance(descriptor, Descriptor):
+                with contextlib.suppress(IndexError):
+                    field = non_utf8_field(raw, descriptor)
+            if field is not None:
+                return _Undecodable(field, "is not valid UTF-8")
+            return _Undecodable("request", "is not a valid message")
 
     return parse
 
