@@ -312,7 +312,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="independent runs, fresh sim each")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--numbers", type=int, default=10)
-    parser.add_argument("--batch-max", type=int, default=100)
+    parser.add_argument("--batch-max", type=int, default=50, help="the simulator's default")
     parser.add_argument("--no-webhooks", action="store_true", help="diagnostics only")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
