@@ -64,3 +64,31 @@ async def test_non_utf8_strings_are_invalid_argument_not_internal(
     failure = rpc_failure(raised.value)
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert failure.field_violations == {"email": "is not valid UTF-8"}
+
+
+async def test_bad_session_requests_name_their_fields_and_change_nothing(
+        auth_stub: auth_pb2_grpc.AuthServiceStub) -> None:
+    signed = await auth_stub.Signup(auth_pb2.SignupRequest(
+        **{**GOOD, "email": f"session.{secrets.token_hex(4)}@example.com"}))
+    md = (("authorization", f"Bearer {signed.tokens.access_token}"),)
+    cases = [
+        (auth_stub.Refresh(auth_pb2.RefreshRequest()), {"refresh_token"}),
+        (auth_stub.Refresh(auth_pb2.RefreshRequest(refresh_token="r" * 5000)), {"refresh_token"}),
+        (auth_stub.SwitchTenant(auth_pb2.SwitchTenantRequest(tenant_id="not-a-uuid"),
+                                metadata=md), {"tenant_id"}),
+        (auth_stub.ChangePassword(auth_pb2.ChangePasswordRequest(
+            current_password=GOOD["password"], new_password="short"), metadata=md),
+         {"new_password"}),
+        (auth_stub.ChangePassword(auth_pb2.ChangePasswordRequest(), metadata=md),
+         {"current_password", "new_password"}),
+    ]
+    for call, fields in cases:
+        failure = await expect_failure(call)
+        assert (failure.code, set(failure.field_violations)) == (
+            grpc.StatusCode.INVALID_ARGUMENT, fields), failure
+    # Nothing changed: the password and the session are as they were.
+    again = await auth_stub.Refresh(auth_pb2.RefreshRequest(
+        refresh_token=signed.tokens.refresh_token))
+    await auth_stub.Login(auth_pb2.LoginRequest(email=signed.user.email,
+                                                password=GOOD["password"]))
+    assert again.tokens.access_token
