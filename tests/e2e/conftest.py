@@ -56,6 +56,7 @@ SERVICE_PORTS = {spec.name: 58100 + spec.default_grpc_port % 100 for spec in SER
 # TUCANO_E2E_SERVICES=tenants,auth runs a subset (default: every implemented service)
 WANTED = {n.strip() for n in os.environ.get("TUCANO_E2E_SERVICES", "").split(",") if n.strip()
           } or {s.name for s in SERVICES}
+PASSWORD = "correct horse battery staple"  # of the users fixtures sign up
 START_TIMEOUT_S = 180.0  # protos, migrations, start-up and readiness on a slow, busy machine
 STOP_TIMEOUT_S = 30.0  # honcho: SIGTERM to everything, SIGKILL after 5 s
 LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<name>\S+)\s*\| (?P<text>.*)$")
@@ -297,9 +298,6 @@ def http(stack: Stack) -> Iterator[httpx.Client]:
     """A REST client of the stack's edge."""
     with httpx.Client(base_url=stack.edge_url, timeout=30.0) as client:
         yield client
-
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture

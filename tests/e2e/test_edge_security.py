@@ -148,7 +148,8 @@ def test_jwt_negative_suite(backend: FakeBackend, edge: FakeEdge, http: httpx.Cl
     JWKS it fetches itself.)"""
     assert http.get("/v1/contacts", headers=key.bearer()).status_code == 200  # the control
     before = len(backend.reached(LIST_CONTACTS))
-    for name, (headers, query, expected) in _bad_tokens(key).items():
+    bad_tokens = _bad_tokens(key)
+    for name, (headers, query, expected) in bad_tokens.items():
         response = http.get(f"/v1/contacts{query}", headers=headers)
         body = status_json(response, expected, 16)
         assert body["details"][0]["reason"] == "UNAUTHENTICATED", name
@@ -156,8 +157,8 @@ def test_jwt_negative_suite(backend: FakeBackend, edge: FakeEdge, http: httpx.Cl
     with grpc.insecure_channel(edge.target) as channel:
         for name in ("wrong audience", "tampered payload", "expired"):
             with pytest.raises(grpc.RpcError) as refused:
-                channel.unary_unary(LIST_CONTACTS)(b"", timeout=30, metadata=[
-                    (k, v) for k, v in _bad_tokens(key)[name][0].items()])
+                channel.unary_unary(LIST_CONTACTS)(b"", timeout=30, metadata=list(
+                    bad_tokens[name][0].items()))
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, name
     assert len(backend.reached(LIST_CONTACTS)) == before
 

@@ -84,7 +84,7 @@ def test_native_grpc_through_the_edge_port(stack: Stack) -> None:
 def test_every_service_answers_native_grpc_through_the_edge(stack: Stack,
                                                            http: httpx.Client) -> None:
     bearer = signed_up(http)
-    md = [(k.lower(), v) for k, v in bearer.items()]
+    md = list(bearer.items())
     with grpc.insecure_channel(stack.edge_target) as channel:
         me = auth_pb2_grpc.AuthServiceStub(channel).GetMe(
             auth_pb2.GetMeRequest(), metadata=md, timeout=HTTP_TIMEOUT_S)

@@ -156,11 +156,6 @@ LOCAL_REPLY_CODES: dict[int, LocalError] = {
 }
 UNKNOWN_ERROR = LocalError(2, "UNKNOWN")
 
-# %REQ_WITHOUT_QUERY(...)% is an extension formatter: a format using it must name it.
-REQ_WITHOUT_QUERY = [{"name": "envoy.formatter.req_without_query", "typed_config": {
-    "@type": "type.googleapis.com/"
-             "envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery"}}]
-
 ACCESS_LOG_FORMAT: dict[str, str] = {
     "ts": "%START_TIME%",
     "request_id": "%REQ(X-REQUEST-ID)%",
@@ -225,6 +220,11 @@ def context(settings: StackSettings, descriptor_path: Path,
 
 def _typed(type_url: str, **config: Any) -> dict[str, Any]:
     return {"@type": f"type.googleapis.com/{type_url}", **config}
+
+
+# %REQ_WITHOUT_QUERY(...)% is an extension formatter: a format using it must name it.
+REQ_WITHOUT_QUERY = [{"name": "envoy.formatter.req_without_query", "typed_config": _typed(
+    "envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery")}]
 
 
 def _address(host: str, port: int) -> dict[str, Any]:
